@@ -1,0 +1,33 @@
+//! # levylab
+//!
+//! A laboratory for one question: is the gradient noise of SGD heavy-tailed (α-stable) rather than
+//! Gaussian, and what does that change about how long the dynamics stay in a minimum?
+//! (Şimşekli, Sagun & Gürbüzbalaban, ICML 2019.)
+//!
+//! ## Conventions
+//! * Stable law `S_α(σ, β, μ)`, α ∈ (0, 2], β ∈ [−1, 1], in parametrization S1 (default) or S0;
+//!   symmetric: `E e^{iuX} = exp(−|σu|^α)`, so α = 2 is `N(0, 2σ²)` and α = 1, β = 0 is Cauchy(0, σ).
+//! * Standard Lévy motion: `E e^{iuL_t} = exp(−t|u|^α)`; its increment over dt is `dt^{1/α}·S`.
+//! * All simulation and statistics in `f64`; every random result is a pure function of
+//!   (seed, stream index), see [`rng`].
+//!
+//! ## Modules
+//! * [`noise`] — the α-stable law (CMS sampler, CDF, quantiles) and SDE noise increments.
+//! * [`stats`] — tail-index estimators (paper's block-sum, Hill, McCulloch) with bootstrap intervals.
+//! * [`io`] — reading and writing samples (text, CSV column, `.npy`).
+//! * [`numeric`] — quadrature, root finding, special functions.
+//! * [`rng`] — per-stream random generators.
+//! * [`cli`] — the `levylab` command line (the only module that prints).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs, missing_debug_implementations)]
+
+pub mod cli;
+pub mod error;
+pub mod io;
+pub mod noise;
+pub mod numeric;
+pub mod rng;
+pub mod stats;
+
+pub use error::Error;

@@ -1,0 +1,91 @@
+//! Per-path random streams: the one place where randomness is derived.
+//!
+//! Every random result in levylab is a pure function of `(seed, stream index)`. A stream is a
+//! xoshiro256++ generator whose 256-bit state is derived from `(seed, index)` by SplitMix64
+//! finalizers, so it does not depend on threads, lane widths, batch order or sharding.
+//!
+//! Why xoshiro256++ and not ChaCha `set_stream`: a simulation seeds one stream per path (millions of
+//! them) and draws two to three 64-bit words per step. xoshiro256++ seeds in a few nanoseconds and
+//! draws a word in about one, while ChaCha8 stream setup costs tens of nanoseconds and each word
+//! several; its cryptographic guarantees buy nothing for Monte Carlo. Streams of distinct
+//! `(seed, index)` pairs start at independent, uniformly mixed points of a 2²⁵⁶ − 1 period, so the
+//! chance that two of a run's streams overlap is negligible (≈ paths² · steps / 2²⁵⁶).
+
+use rand::SeedableRng;
+use rand::rngs::Xoshiro256PlusPlus;
+
+/// The generator type behind every stream.
+pub type PathRng = Xoshiro256PlusPlus;
+
+const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's output finalizer (Steele, Lea & Flood 2014): a bijective 64-bit mixer.
+#[inline]
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The random stream number `index` of a run seeded with `seed`.
+///
+/// Used with `index` = global path index for simulations, bootstrap replicate for resampling.
+/// Identical on every platform and for every thread count.
+#[inline]
+pub fn stream(seed: u64, index: u64) -> PathRng {
+    // Key = (mixed seed, mixed index) folded into a SplitMix64 counter; four outputs fill the state.
+    let mut state = mix64(seed ^ 0x6a09_e667_f3bc_c909) ^ mix64(index.wrapping_mul(GOLDEN) ^ 0xbb67_ae85_84ca_a73b);
+    let mut bytes = [0u8; 32];
+    for chunk in bytes.chunks_exact_mut(8) {
+        state = state.wrapping_add(GOLDEN);
+        chunk.copy_from_slice(&mix64(state).to_le_bytes());
+    }
+    PathRng::from_seed(bytes)
+}
+
+/// Streams reserved for purposes other than paths use a distinct seed domain, so a bootstrap stream
+/// never coincides with a simulation path stream of the same run.
+pub fn aux_stream(seed: u64, domain: u64, index: u64) -> PathRng {
+    stream(mix64(seed ^ mix64(domain.wrapping_add(0x3c6e_f372_fe94_f82b))), index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    #[test]
+    fn streams_are_reproducible_and_distinct() {
+        let a: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, 3), |r, _: u64| Some(r.next_u64())).collect();
+        let b: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, 3), |r, _: u64| Some(r.next_u64())).collect();
+        assert_eq!(a, b);
+        let mut c = stream(7, 4);
+        let mut d = stream(8, 3);
+        assert_ne!(a[0], c.next_u64());
+        assert_ne!(a[0], d.next_u64());
+    }
+
+    #[test]
+    fn neighbouring_streams_are_uncorrelated() {
+        // Correlation of the top-53-bit uniforms of streams i and i + 1 over 2000 pairs × 50 draws:
+        // under independence it is N(0, 1/n), n = 10⁵; |r| < 5/√n fails for a correct mixer with p ≈ 6e-7.
+        let n = 2000 * 50;
+        let (mut sxy, mut sx, mut sy, mut sxx, mut syy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for i in 0..2000u64 {
+            let (mut r1, mut r2) = (stream(1, i), stream(1, i + 1));
+            for _ in 0..50 {
+                let x = (r1.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                let y = (r2.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                sxy += x * y;
+                sx += x;
+                sy += y;
+                sxx += x * x;
+                syy += y * y;
+            }
+        }
+        let nf = n as f64;
+        let cov = sxy / nf - sx / nf * sy / nf;
+        let r = cov / ((sxx / nf - (sx / nf).powi(2)) * (syy / nf - (sy / nf).powi(2))).sqrt();
+        assert!(r.abs() < 5.0 / nf.sqrt(), "correlation {r}");
+    }
+}
