@@ -1,1 +1,4 @@
-fn main(){}
+//! Criterion benchmarks: `cargo bench` (all) or `cargo bench -- noise/` (one group).
+mod benchmarks;
+
+criterion::criterion_main!(benchmarks::noise::benches, benchmarks::stats::benches);

@@ -16,7 +16,7 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] crate::io::IoError),
     /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The destination.
         path: PathBuf,

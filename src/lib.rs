@@ -21,6 +21,8 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
+// `!(x > 0.0)` is the house idiom for "not positive, or NaN": parameter checks must reject NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod cli;
 pub mod error;

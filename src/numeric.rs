@@ -24,7 +24,12 @@ const WGK: [f64; 8] = [
     0.209_482_141_084_727_8,
 ];
 /// Gauss 7-point weights for the odd-indexed `XGK` nodes (1, 3, 5, 7).
-const WG: [f64; 4] = [0.129_484_966_168_869_7, 0.279_705_391_489_276_7, 0.381_830_050_505_118_9, 0.417_959_183_673_469_4];
+const WG: [f64; 4] = [
+    0.129_484_966_168_869_7,
+    0.279_705_391_489_276_7,
+    0.381_830_050_505_118_9,
+    0.417_959_183_673_469_4,
+];
 
 /// One 15-point Kronrod estimate of ∫ₐᵇ f and its difference from the embedded 7-point Gauss rule.
 fn gk15<F: FnMut(f64) -> f64>(f: &mut F, a: f64, b: f64) -> (f64, f64) {
@@ -48,7 +53,13 @@ fn gk15<F: FnMut(f64) -> f64>(f: &mut F, a: f64, b: f64) -> (f64, f64) {
 ///
 /// Bisects the interval with the largest error estimate until the summed error is below
 /// `max(abs_tol, rel_tol·|I|)` or 2000 subintervals are in use; returns `(integral, error estimate)`.
-pub fn integrate<F: FnMut(f64) -> f64>(mut f: F, a: f64, b: f64, abs_tol: f64, rel_tol: f64) -> (f64, f64) {
+pub fn integrate<F: FnMut(f64) -> f64>(
+    mut f: F,
+    a: f64,
+    b: f64,
+    abs_tol: f64,
+    rel_tol: f64,
+) -> (f64, f64) {
     if a == b {
         return (0.0, 0.0);
     }
@@ -59,7 +70,9 @@ pub fn integrate<F: FnMut(f64) -> f64>(mut f: F, a: f64, b: f64, abs_tol: f64, r
         let (worst, _) = parts
             .iter()
             .enumerate()
-            .fold((0, f64::NEG_INFINITY), |acc, (i, p)| if p.3 > acc.1 { (i, p.3) } else { acc });
+            .fold((0, f64::NEG_INFINITY), |acc, (i, p)| {
+                if p.3 > acc.1 { (i, p.3) } else { acc }
+            });
         let (lo, hi, iw, ew) = parts.swap_remove(worst);
         let mid = 0.5 * (lo + hi);
         if mid <= lo || mid >= hi {
@@ -82,7 +95,12 @@ pub fn integrate<F: FnMut(f64) -> f64>(mut f: F, a: f64, b: f64, abs_tol: f64, r
 
 /// Root of `f` in [a, b] where `f(a)` and `f(b)` have opposite signs (bisection refined by the
 /// Illinois false-position step). Returns `None` if the bracket does not change sign.
-pub fn find_root<F: FnMut(f64) -> f64>(mut f: F, mut a: f64, mut b: f64, x_tol: f64) -> Option<f64> {
+pub fn find_root<F: FnMut(f64) -> f64>(
+    mut f: F,
+    mut a: f64,
+    mut b: f64,
+    x_tol: f64,
+) -> Option<f64> {
     let (mut fa, mut fb) = (f(a), f(b));
     if fa == 0.0 {
         return Some(a);
@@ -96,8 +114,16 @@ pub fn find_root<F: FnMut(f64) -> f64>(mut f: F, mut a: f64, mut b: f64, x_tol: 
     let mut side = 0i8;
     for it in 0..200 {
         // Alternate Illinois steps with bisection so that the bracket always shrinks geometrically.
-        let x = if it % 3 == 2 { 0.5 * (a + b) } else { (a * fb - b * fa) / (fb - fa) };
-        let x = if x > a.min(b) && x < a.max(b) { x } else { 0.5 * (a + b) };
+        let x = if it % 3 == 2 {
+            0.5 * (a + b)
+        } else {
+            (a * fb - b * fa) / (fb - fa)
+        };
+        let x = if x > a.min(b) && x < a.max(b) {
+            x
+        } else {
+            0.5 * (a + b)
+        };
         let fx = f(x);
         if fx == 0.0 || (b - a).abs() < x_tol {
             return Some(x);
@@ -150,7 +176,13 @@ mod tests {
         let (v, _) = integrate(f64::sqrt, 0.0, 1.0, 1e-12, 1e-12);
         assert!((v - 2.0 / 3.0).abs() < 1e-11);
         // A sharp step: ∫₋₁¹ 1/(1 + e^{−200x}) dx = 1 (by symmetry).
-        let (v, _) = integrate(|x| 1.0 / (1.0 + (-200.0 * x).exp()), -1.0, 1.0, 1e-12, 1e-12);
+        let (v, _) = integrate(
+            |x| 1.0 / (1.0 + (-200.0 * x).exp()),
+            -1.0,
+            1.0,
+            1e-12,
+            1e-12,
+        );
         assert!((v - 1.0).abs() < 1e-11);
     }
 

@@ -34,7 +34,8 @@ fn mix64(mut z: u64) -> u64 {
 #[inline]
 pub fn stream(seed: u64, index: u64) -> PathRng {
     // Key = (mixed seed, mixed index) folded into a SplitMix64 counter; four outputs fill the state.
-    let mut state = mix64(seed ^ 0x6a09_e667_f3bc_c909) ^ mix64(index.wrapping_mul(GOLDEN) ^ 0xbb67_ae85_84ca_a73b);
+    let mut state = mix64(seed ^ 0x6a09_e667_f3bc_c909)
+        ^ mix64(index.wrapping_mul(GOLDEN) ^ 0xbb67_ae85_84ca_a73b);
     let mut bytes = [0u8; 32];
     for chunk in bytes.chunks_exact_mut(8) {
         state = state.wrapping_add(GOLDEN);
@@ -46,7 +47,10 @@ pub fn stream(seed: u64, index: u64) -> PathRng {
 /// Streams reserved for purposes other than paths use a distinct seed domain, so a bootstrap stream
 /// never coincides with a simulation path stream of the same run.
 pub fn aux_stream(seed: u64, domain: u64, index: u64) -> PathRng {
-    stream(mix64(seed ^ mix64(domain.wrapping_add(0x3c6e_f372_fe94_f82b))), index)
+    stream(
+        mix64(seed ^ mix64(domain.wrapping_add(0x3c6e_f372_fe94_f82b))),
+        index,
+    )
 }
 
 #[cfg(test)]
@@ -56,8 +60,14 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, 3), |r, _: u64| Some(r.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(stream(7, 3), |r, _: u64| Some(r.next_u64())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, 3), |r, _: u64| Some(r.next_u64()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(stream(7, 3), |r, _: u64| Some(r.next_u64()))
+            .collect();
         assert_eq!(a, b);
         let mut c = stream(7, 4);
         let mut d = stream(8, 3);

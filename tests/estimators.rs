@@ -5,7 +5,9 @@ mod common;
 
 use common::*;
 use levylab::noise::Param;
-use levylab::stats::tail_index::{self, HillK, Method, Options, block_sum, hill, largest_divisor_below_sqrt};
+use levylab::stats::tail_index::{
+    self, HillK, Method, Options, block_sum, hill, largest_divisor_below_sqrt,
+};
 use levylab::stats::{StatsError, mcculloch};
 use rand::RngExt;
 use rand_distr::{StandardNormal, StudentT};
@@ -30,11 +32,27 @@ fn paper_and_mcculloch_recover_alpha() {
         let xs = sas(alpha, seed);
         let p = block_sum(&xs, None).unwrap();
         assert_eq!((p.k1, p.k2, p.n_used), (1000, 1000, N));
-        assert!((p.alpha - alpha).abs() < 0.03, "paper: α̂ = {} for α = {alpha}", p.alpha);
+        assert!(
+            (p.alpha - alpha).abs() < 0.03,
+            "paper: α̂ = {} for α = {alpha}",
+            p.alpha
+        );
         let m = mcculloch::fit(&xs).unwrap();
-        eprintln!("α = {alpha}: paper {:.4}, McCulloch {:.4} (β̂ {:.4}, σ̂ {:.4})", p.alpha, m.alpha, m.beta, m.scale);
-        assert!((m.alpha - alpha).abs() < 0.03, "McCulloch: α̂ = {} for α = {alpha}", m.alpha);
-        assert!(m.beta.abs() < 0.05 && (m.scale - 1.0).abs() < 0.02, "McCulloch β̂ = {}, σ̂ = {}", m.beta, m.scale);
+        eprintln!(
+            "α = {alpha}: paper {:.4}, McCulloch {:.4} (β̂ {:.4}, σ̂ {:.4})",
+            p.alpha, m.alpha, m.beta, m.scale
+        );
+        assert!(
+            (m.alpha - alpha).abs() < 0.03,
+            "McCulloch: α̂ = {} for α = {alpha}",
+            m.alpha
+        );
+        assert!(
+            m.beta.abs() < 0.05 && (m.scale - 1.0).abs() < 0.02,
+            "McCulloch β̂ = {}, σ̂ = {}",
+            m.beta,
+            m.scale
+        );
     }
 }
 
@@ -48,11 +66,19 @@ fn hill_recovers_alpha_where_its_bias_is_small_and_is_biased_up_near_two() {
         let h = hill(&sas(alpha, seed), &HillK::Fraction(0.01)).unwrap();
         assert_eq!(h.k, 10_000);
         eprintln!("Hill α = {alpha}: {:.4}", h.alpha);
-        assert!((h.alpha - alpha).abs() < 0.03, "Hill: α̂ = {} for α = {alpha}", h.alpha);
+        assert!(
+            (h.alpha - alpha).abs() < 0.03,
+            "Hill: α̂ = {} for α = {alpha}",
+            h.alpha
+        );
     }
     let h = hill(&sas(1.8, 4), &HillK::Fraction(0.01)).unwrap();
     eprintln!("Hill α = 1.8: {:.4}", h.alpha);
-    assert!(h.alpha > 1.9, "Hill at α = 1.8 is expected to be biased up, got {}", h.alpha);
+    assert!(
+        h.alpha > 1.9,
+        "Hill at α = 1.8 is expected to be biased up, got {}",
+        h.alpha
+    );
     // On a grid the Hill plot is reported and the chosen k is one of its points.
     let g = hill(&sas(1.2, 2), &HillK::Grid).unwrap();
     assert!(g.plot.iter().any(|&(k, a)| k == g.k && a == g.alpha));
@@ -89,7 +115,12 @@ fn exact_zeros_drag_the_paper_estimator_down() {
     let inv = 0.5 + (0.5 * (1.0 - f).ln() + f * E_LN_ABS_Z - f * f64::EPSILON.ln()) / k1.ln();
     let p = block_sum(&xs, None).unwrap();
     eprintln!("1 % zeros: α̂ = {:.4}, predicted {:.4}", p.alpha, 1.0 / inv);
-    assert!((p.alpha - 1.0 / inv).abs() < 0.04, "α̂ = {} vs predicted {}", p.alpha, 1.0 / inv);
+    assert!(
+        (p.alpha - 1.0 / inv).abs() < 0.04,
+        "α̂ = {} vs predicted {}",
+        p.alpha,
+        1.0 / inv
+    );
     assert!(p.alpha < 1.9);
 }
 
@@ -104,7 +135,11 @@ fn student_t3_looks_heavy_tailed_to_the_paper_estimator() {
     let predicted = 1.0 / ((0.5 * 3000f64.ln() + E_LN_ABS_Z - e_ln_t) / 1000f64.ln());
     let p = block_sum(&xs, None).unwrap();
     eprintln!("Student-t3: α̂ = {:.4}, predicted {predicted:.4}", p.alpha);
-    assert!((p.alpha - predicted).abs() < 0.04, "α̂ = {} vs predicted {predicted}", p.alpha);
+    assert!(
+        (p.alpha - predicted).abs() < 0.04,
+        "α̂ = {} vs predicted {predicted}",
+        p.alpha
+    );
     assert!(p.alpha < 1.9);
 }
 
@@ -119,7 +154,9 @@ fn student_t3_looks_heavy_tailed_to_the_paper_estimator() {
 #[test]
 fn scale_mixture_and_order_dependence() {
     let (m, p) = (1000usize, 1000usize);
-    let scales: Vec<f64> = (0..m).map(|j| 10f64.powf(-2.0 * j as f64 / (m - 1) as f64)).collect();
+    let scales: Vec<f64> = (0..m)
+        .map(|j| 10f64.powf(-2.0 * j as f64 / (m - 1) as f64))
+        .collect();
     let z = gaussian(m * p, 8);
     let col_major: Vec<f64> = (0..m * p).map(|i| scales[i / p] * z[i]).collect();
     let row_major: Vec<f64> = (0..m * p).map(|i| scales[i % m] * z[i]).collect();
@@ -130,7 +167,10 @@ fn scale_mixture_and_order_dependence() {
     let a_col = block_sum(&col_major, None).unwrap().alpha;
     let a_row = block_sum(&row_major, None).unwrap().alpha;
     assert!((a_col - 2.0).abs() < 0.04, "coordinate-major α̂ = {a_col}");
-    assert!((a_row - pred_row).abs() < 0.04, "row-major α̂ = {a_row} vs predicted {pred_row}");
+    assert!(
+        (a_row - pred_row).abs() < 0.04,
+        "row-major α̂ = {a_row} vs predicted {pred_row}"
+    );
     assert!(pred_row < 1.6);
 
     // Shuffle the scale labels (Fisher–Yates with a fixed stream).
@@ -140,22 +180,41 @@ fn scale_mixture_and_order_dependence() {
         idx.swap(i, r.random_range(0..=i));
     }
     let shuffled: Vec<f64> = idx.iter().zip(&z).map(|(&j, zi)| scales[j] * zi).collect();
-    let mean_ln_y: f64 =
-        idx.chunks_exact(1000).map(|b| 0.5 * b.iter().map(|&j| scales[j].powi(2)).sum::<f64>().ln()).sum::<f64>() / p as f64;
+    let mean_ln_y: f64 = idx
+        .chunks_exact(1000)
+        .map(|b| 0.5 * b.iter().map(|&j| scales[j].powi(2)).sum::<f64>().ln())
+        .sum::<f64>()
+        / p as f64;
     let pred_shuf = 1.0 / ((mean_ln_y - mean_ln_s) / (1000f64).ln());
     let a_shuf = block_sum(&shuffled, None).unwrap().alpha;
-    eprintln!("scale mixture: column-major {a_col:.4}, row-major {a_row:.4} (predicted {pred_row:.4}), shuffled {a_shuf:.4} (predicted {pred_shuf:.4})");
-    assert!((a_shuf - pred_shuf).abs() < 0.04, "shuffled α̂ = {a_shuf} vs predicted {pred_shuf}");
+    eprintln!(
+        "scale mixture: column-major {a_col:.4}, row-major {a_row:.4} (predicted {pred_row:.4}), shuffled {a_shuf:.4} (predicted {pred_shuf:.4})"
+    );
+    assert!(
+        (a_shuf - pred_shuf).abs() < 0.04,
+        "shuffled α̂ = {a_shuf} vs predicted {pred_shuf}"
+    );
 }
 
 #[test]
 fn bootstrap_interval_covers_truth_and_is_thread_independent() {
     let xs = stable_draws(1.5, 0.0, 1.0, 0.0, Param::S1, 100_000, 9);
-    let opts = Options { bootstrap: 100, seed: 3, ..Options::default() };
+    let opts = Options {
+        bootstrap: 100,
+        seed: 3,
+        ..Options::default()
+    };
     let e = tail_index::estimate(&xs, Method::McCulloch, &opts).unwrap();
     let (lo, hi) = (e.ci_low.unwrap(), e.ci_high.unwrap());
-    assert!(lo < e.alpha && e.alpha < hi && lo < 1.5 && 1.5 < hi, "[{lo}, {hi}] α̂ = {}", e.alpha);
-    let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert!(
+        lo < e.alpha && e.alpha < hi && lo < 1.5 && 1.5 < hi,
+        "[{lo}, {hi}] α̂ = {}",
+        e.alpha
+    );
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let e1 = one.install(|| tail_index::estimate(&xs, Method::McCulloch, &opts).unwrap());
     assert_eq!(e, e1, "bootstrap must not depend on the thread count");
 }
@@ -169,14 +228,33 @@ fn block_choice_and_errors() {
     // A given K1 truncates to K1·⌊N/K1⌋ samples.
     let e = block_sum(&xs, Some(10)).unwrap();
     assert_eq!((e.k1, e.k2, e.n_used), (10, 100, 1000));
-    assert!(matches!(block_sum(&xs[..997], None), Err(StatsError::BlockSize { k1: 1, n: 997 })));
+    assert!(matches!(
+        block_sum(&xs[..997], None),
+        Err(StatsError::BlockSize { k1: 1, n: 997 })
+    ));
     let mut bad = xs.clone();
     bad[17] = f64::NAN;
-    assert!(matches!(block_sum(&bad, None), Err(StatsError::NonFinite { index: 17, value }) if value.is_nan()));
-    assert!(matches!(hill(&bad, &HillK::default()), Err(StatsError::NonFinite { index: 17, .. })));
-    assert!(matches!(mcculloch::fit(&bad), Err(StatsError::NonFinite { index: 17, .. })));
-    assert!(matches!(hill(&xs, &HillK::Fixed(1001)), Err(StatsError::HillK { .. })));
-    assert!(matches!(hill(&xs, &HillK::Fraction(1.5)), Err(StatsError::HillFraction(_))));
-    assert!(matches!(mcculloch::fit(&[1.0; 50]), Err(StatsError::Degenerate(_))));
+    assert!(
+        matches!(block_sum(&bad, None), Err(StatsError::NonFinite { index: 17, value }) if value.is_nan())
+    );
+    assert!(matches!(
+        hill(&bad, &HillK::default()),
+        Err(StatsError::NonFinite { index: 17, .. })
+    ));
+    assert!(matches!(
+        mcculloch::fit(&bad),
+        Err(StatsError::NonFinite { index: 17, .. })
+    ));
+    assert!(matches!(
+        hill(&xs, &HillK::Fixed(1001)),
+        Err(StatsError::HillK { .. })
+    ));
+    assert!(matches!(
+        hill(&xs, &HillK::Fraction(1.5)),
+        Err(StatsError::HillFraction(_))
+    ));
+    assert!(matches!(
+        mcculloch::fit(&[1.0; 50]),
+        Err(StatsError::Degenerate(_))
+    ));
 }
-

@@ -18,7 +18,11 @@ fn alpha_two_is_gaussian_with_variance_two_sigma_squared() {
     let (s, m) = (1.3, 0.7);
     let xs = stable_draws(2.0, 0.5, s, m, Param::S1, N_KS, 11);
     let d = ks_statistic(&xs, |x| normal_cdf((x - m) / (s * 2f64.sqrt())));
-    assert!(d * (N_KS as f64).sqrt() < KS_CRIT_0_001, "√n·D = {}", d * (N_KS as f64).sqrt());
+    assert!(
+        d * (N_KS as f64).sqrt() < KS_CRIT_0_001,
+        "√n·D = {}",
+        d * (N_KS as f64).sqrt()
+    );
 }
 
 #[test]
@@ -26,7 +30,11 @@ fn alpha_one_symmetric_is_cauchy() {
     let (s, m) = (2.0, -1.0);
     let xs = stable_draws(1.0, 0.0, s, m, Param::S1, N_KS, 12);
     let d = ks_statistic(&xs, |x| 0.5 + ((x - m) / s).atan() / PI);
-    assert!(d * (N_KS as f64).sqrt() < KS_CRIT_0_001, "√n·D = {}", d * (N_KS as f64).sqrt());
+    assert!(
+        d * (N_KS as f64).sqrt() < KS_CRIT_0_001,
+        "√n·D = {}",
+        d * (N_KS as f64).sqrt()
+    );
 }
 
 #[test]
@@ -35,8 +43,18 @@ fn alpha_half_totally_skewed_is_levy() {
     let (s, m) = (0.7, 0.3);
     let xs = stable_draws(0.5, 1.0, s, m, Param::S1, N_KS, 13);
     assert!(xs.iter().all(|&x| x > m), "Lévy support is (μ, ∞)");
-    let d = ks_statistic(&xs, |x| if x <= m { 0.0 } else { erfc((s / (2.0 * (x - m))).sqrt()) });
-    assert!(d * (N_KS as f64).sqrt() < KS_CRIT_0_001, "√n·D = {}", d * (N_KS as f64).sqrt());
+    let d = ks_statistic(&xs, |x| {
+        if x <= m {
+            0.0
+        } else {
+            erfc((s / (2.0 * (x - m))).sqrt())
+        }
+    });
+    assert!(
+        d * (N_KS as f64).sqrt() < KS_CRIT_0_001,
+        "√n·D = {}",
+        d * (N_KS as f64).sqrt()
+    );
 }
 
 /// Every (α, β) branch in both parametrizations, against the closed-form characteristic function:
@@ -68,10 +86,21 @@ fn characteristic_function_matches_every_branch() {
                     let (want_re, want_im) = (re_l.exp() * im_l.cos(), re_l.exp() * im_l.sin());
                     let (re, im, se_re, se_im) = empirical_cf(&xs, u);
                     let ctx = format!("α={alpha} β={beta} {param:?} u={u}");
-                    assert!((re - want_re).abs() < 5.0 * se_re + 1e-12, "{ctx}: Re {re} vs {want_re} (se {se_re})");
-                    assert!((im - want_im).abs() < 5.0 * se_im + 1e-12, "{ctx}: Im {im} vs {want_im} (se {se_im})");
-                    let (lre, lim) = Stable::new(alpha, beta, s, m, param).unwrap().characteristic_function(u);
-                    assert!((lre - want_re).abs() < 1e-12 && (lim - want_im).abs() < 1e-12, "{ctx}: library φ");
+                    assert!(
+                        (re - want_re).abs() < 5.0 * se_re + 1e-12,
+                        "{ctx}: Re {re} vs {want_re} (se {se_re})"
+                    );
+                    assert!(
+                        (im - want_im).abs() < 5.0 * se_im + 1e-12,
+                        "{ctx}: Im {im} vs {want_im} (se {se_im})"
+                    );
+                    let (lre, lim) = Stable::new(alpha, beta, s, m, param)
+                        .unwrap()
+                        .characteristic_function(u);
+                    assert!(
+                        (lre - want_re).abs() < 1e-12 && (lim - want_im).abs() < 1e-12,
+                        "{ctx}: library φ"
+                    );
                 }
             }
         }
@@ -84,14 +113,25 @@ fn characteristic_function_matches_every_branch() {
 fn sampler_matches_nolan_cdf() {
     let n = 100_000;
     let mut seed = 500;
-    for (alpha, beta) in [(0.7, 0.6), (1.0, 1.0), (1.0, -0.5), (1.2, -1.0), (1.5, 0.0), (1.5, 0.9), (1.95, 0.3)] {
+    for (alpha, beta) in [
+        (0.7, 0.6),
+        (1.0, 1.0),
+        (1.0, -0.5),
+        (1.2, -1.0),
+        (1.5, 0.0),
+        (1.5, 0.9),
+        (1.95, 0.3),
+    ] {
         for param in [Param::S1, Param::S0] {
             seed += 1;
             let law = Stable::new(alpha, beta, 0.8, -0.2, param).unwrap();
             let xs = draws(&law, n, seed, 0);
             let d = ks_statistic_at(&xs, |x| law.cdf(x), 100);
             let z = d * (n as f64).sqrt();
-            assert!(z < KS_CRIT_0_001, "α={alpha} β={beta} {param:?}: √n·D = {z}");
+            assert!(
+                z < KS_CRIT_0_001,
+                "α={alpha} β={beta} {param:?}: √n·D = {z}"
+            );
         }
     }
 }
@@ -103,9 +143,16 @@ fn s0_s1_shift() {
     for (alpha, beta, s) in [(1.5, 0.7, 2.0), (0.8, -0.4, 0.5), (1.0, 0.6, 3.0)] {
         let a = stable_draws(alpha, beta, s, 0.0, Param::S1, 1001, 9);
         let b = stable_draws(alpha, beta, s, 0.0, Param::S0, 1001, 9);
-        let want = if alpha == 1.0 { FRAC_2_PI * beta * s * f64::ln(s) } else { beta * s * (PI * alpha / 2.0).tan() };
+        let want = if alpha == 1.0 {
+            FRAC_2_PI * beta * s * f64::ln(s)
+        } else {
+            beta * s * (PI * alpha / 2.0).tan()
+        };
         for (x1, x0) in a.iter().zip(&b) {
-            assert!((x1 - x0 - want).abs() < 1e-9 * (1.0 + x1.abs()), "α={alpha}: {x1} − {x0} vs {want}");
+            assert!(
+                (x1 - x0 - want).abs() < 1e-9 * (1.0 + x1.abs()),
+                "α={alpha}: {x1} − {x0} vs {want}"
+            );
         }
         let law1 = Stable::new(alpha, beta, s, 0.0, Param::S1).unwrap();
         assert!((law1.loc_s0() - want).abs() < 1e-12);
@@ -118,7 +165,9 @@ fn sas_tail(alpha: f64, x: f64) -> f64 {
     (1..=6)
         .map(|k| {
             let k = k as f64;
-            (-1f64).powf(k + 1.0) * gamma(k * alpha + 1.0) / (gamma(k + 1.0) * k * alpha) * (k * PI * alpha / 2.0).sin() * x.powf(-k * alpha)
+            (-1f64).powf(k + 1.0) * gamma(k * alpha + 1.0) / (gamma(k + 1.0) * k * alpha)
+                * (k * PI * alpha / 2.0).sin()
+                * x.powf(-k * alpha)
         })
         .sum::<f64>()
         * FRAC_2_PI
@@ -132,10 +181,16 @@ fn tail_follows_the_power_law() {
         let p_hat = xs.iter().filter(|v| v.abs() > x).count() as f64 / n as f64;
         let p = sas_tail(alpha, x);
         let se = (p * (1.0 - p) / n as f64).sqrt();
-        assert!((p_hat - p).abs() < 4.0 * se, "α={alpha}: P(|X|>{x}) = {p_hat} vs {p} ± {se}");
+        assert!(
+            (p_hat - p).abs() < 4.0 * se,
+            "α={alpha}: P(|X|>{x}) = {p_hat} vs {p} ± {se}"
+        );
         // The leading term 2c_α x^{−α}/α is within the size of the next series term.
         let lead = 2.0 * c_alpha(alpha) * x.powf(-alpha) / alpha;
-        assert!((lead / p - 1.0).abs() < 2.0 * x.powf(-alpha) + 4.0 * se / p, "α={alpha}: leading {lead} vs {p}");
+        assert!(
+            (lead / p - 1.0).abs() < 2.0 * x.powf(-alpha) + 4.0 * se / p,
+            "α={alpha}: leading {lead} vs {p}"
+        );
     }
 }
 
@@ -158,7 +213,10 @@ fn value_stability() {
     for (alpha, beta, param, want) in cases {
         let got = stable_draws(alpha, beta, 1.0, 0.0, param, 3, 42);
         for (g, w) in got.iter().zip(want) {
-            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "α={alpha} β={beta}: {got:?} vs {want:?}");
+            assert!(
+                (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                "α={alpha} β={beta}: {got:?} vs {want:?}"
+            );
         }
     }
 }
@@ -169,22 +227,65 @@ const GOLDEN_C: [f64; 3] = [2.9784551855296435, -7.0219501312903745, 3.799242892
 #[test]
 fn invalid_parameters_are_rejected() {
     for a in [f64::NAN, 0.0, -1.0, 2.0001, f64::INFINITY] {
-        assert!(matches!(Stable::new(a, 0.0, 1.0, 0.0, Param::S1), Err(NoiseError::AlphaOutOfRange(_))), "α={a}");
+        assert!(
+            matches!(
+                Stable::new(a, 0.0, 1.0, 0.0, Param::S1),
+                Err(NoiseError::AlphaOutOfRange(_))
+            ),
+            "α={a}"
+        );
     }
     for b in [f64::NAN, 1.01, -1.5] {
-        assert!(matches!(Stable::new(1.5, b, 1.0, 0.0, Param::S1), Err(NoiseError::BetaOutOfRange(_))), "β={b}");
+        assert!(
+            matches!(
+                Stable::new(1.5, b, 1.0, 0.0, Param::S1),
+                Err(NoiseError::BetaOutOfRange(_))
+            ),
+            "β={b}"
+        );
     }
     for s in [f64::NAN, 0.0, -1.0, f64::INFINITY] {
-        assert!(matches!(Stable::new(1.5, 0.0, s, 0.0, Param::S1), Err(NoiseError::ScaleNotPositive(_))), "σ={s}");
+        assert!(
+            matches!(
+                Stable::new(1.5, 0.0, s, 0.0, Param::S1),
+                Err(NoiseError::ScaleNotPositive(_))
+            ),
+            "σ={s}"
+        );
     }
     for m in [f64::NAN, f64::NEG_INFINITY] {
-        assert!(matches!(Stable::new(1.5, 0.0, 1.0, m, Param::S1), Err(NoiseError::LocationNotFinite(_))), "μ={m}");
+        assert!(
+            matches!(
+                Stable::new(1.5, 0.0, 1.0, m, Param::S1),
+                Err(NoiseError::LocationNotFinite(_))
+            ),
+            "μ={m}"
+        );
     }
-    let msg = Stable::new(2.5, 0.0, 1.0, 0.0, Param::S1).unwrap_err().to_string();
+    let msg = Stable::new(2.5, 0.0, 1.0, 0.0, Param::S1)
+        .unwrap_err()
+        .to_string();
     assert_eq!(msg, "stability index alpha must be in (0, 2], got 2.5");
     assert!(Noise::Brownian { sigma: 0.0 }.increment(0.01).is_err());
-    assert!(Noise::Stable { alpha: 1.5, beta: 0.0, epsilon: f64::NAN }.increment(0.01).is_err());
-    assert!(Noise::Mixed { alpha: 1.5, beta: 0.0, epsilon: 0.1, sigma_b: -1.0 }.increment(0.01).is_err());
+    assert!(
+        Noise::Stable {
+            alpha: 1.5,
+            beta: 0.0,
+            epsilon: f64::NAN
+        }
+        .increment(0.01)
+        .is_err()
+    );
+    assert!(
+        Noise::Mixed {
+            alpha: 1.5,
+            beta: 0.0,
+            epsilon: 0.1,
+            sigma_b: -1.0
+        }
+        .increment(0.01)
+        .is_err()
+    );
     assert_eq!(
         Noise::Brownian { sigma: 1.0 }.increment(0.0).unwrap_err(),
         NoiseError::StepNotPositive(0.0)
@@ -195,7 +296,13 @@ fn invalid_parameters_are_rejected() {
 #[test]
 fn alpha_two_increment_is_brownian_with_sqrt_two_epsilon() {
     let (eps, dt) = (0.3, 0.01);
-    let inc = Noise::Stable { alpha: 2.0, beta: 0.0, epsilon: eps }.increment(dt).unwrap();
+    let inc = Noise::Stable {
+        alpha: 2.0,
+        beta: 0.0,
+        epsilon: eps,
+    }
+    .increment(dt)
+    .unwrap();
     let xs = draws(&inc, N_KS, 31, 0);
     let sd = 2f64.sqrt() * eps * dt.sqrt();
     let d = ks_statistic(&xs, |x| normal_cdf(x / sd));
@@ -207,21 +314,44 @@ fn alpha_two_increment_is_brownian_with_sqrt_two_epsilon() {
 #[test]
 fn alpha_one_skewed_increment_has_the_exact_law() {
     let (eps, dt, beta) = (0.5, 0.01, 0.8);
-    let inc = Noise::Stable { alpha: 1.0, beta, epsilon: eps }.increment(dt).unwrap();
+    let inc = Noise::Stable {
+        alpha: 1.0,
+        beta,
+        epsilon: eps,
+    }
+    .increment(dt)
+    .unwrap();
     let xs = draws(&inc, 200_000, 32, 0);
     for u in [5.0, 20.0, 80.0] {
         let eu = eps * u;
         let re_l = -dt * eu;
         let im_l = -dt * eu * beta * FRAC_2_PI * eu.ln();
         let (re, im, se_re, se_im) = empirical_cf(&xs, u);
-        assert!((re - re_l.exp() * im_l.cos()).abs() < 5.0 * se_re, "u={u} Re");
-        assert!((im - re_l.exp() * im_l.sin()).abs() < 5.0 * se_im, "u={u} Im {im} vs {}", re_l.exp() * im_l.sin());
+        assert!(
+            (re - re_l.exp() * im_l.cos()).abs() < 5.0 * se_re,
+            "u={u} Re"
+        );
+        assert!(
+            (im - re_l.exp() * im_l.sin()).abs() < 5.0 * se_im,
+            "u={u} Im {im} vs {}",
+            re_l.exp() * im_l.sin()
+        );
     }
     // The mixed noise adds an independent N(0, (εσ_B)² dt) part: its variance at α = 2 is 2ε²dt + (εσ_B)²dt.
-    let mixed = Noise::Mixed { alpha: 2.0, beta: 0.0, epsilon: 0.2, sigma_b: 1.5 }.increment(dt).unwrap();
+    let mixed = Noise::Mixed {
+        alpha: 2.0,
+        beta: 0.0,
+        epsilon: 0.2,
+        sigma_b: 1.5,
+    }
+    .increment(dt)
+    .unwrap();
     let ys = draws(&mixed, 200_000, 33, 0);
     let var = ys.iter().map(|y| y * y).sum::<f64>() / ys.len() as f64;
     let want = (2.0 * 0.04 + 0.04 * 2.25) * dt;
     // SE of a Gaussian sample variance: want·√(2/n).
-    assert!((var - want).abs() < 5.0 * want * (2.0 / ys.len() as f64).sqrt(), "{var} vs {want}");
+    assert!(
+        (var - want).abs() < 5.0 * want * (2.0 / ys.len() as f64).sqrt(),
+        "{var} vs {want}"
+    );
 }

@@ -69,7 +69,13 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
         (_, _, true) => HillK::Grid,
         _ => HillK::default(),
     };
-    let opts = Options { k1: a.k1, hill_k, bootstrap: a.bootstrap, level: a.level, seed: a.seed };
+    let opts = Options {
+        k1: a.k1,
+        hill_k,
+        bootstrap: a.bootstrap,
+        level: a.level,
+        seed: a.seed,
+    };
     let methods: &[Method] = match a.estimator {
         Which::Paper => &[Method::Paper],
         Which::Hill => &[Method::Hill],
@@ -79,14 +85,20 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
     let file = a.file.display().to_string();
     let results = methods
         .iter()
-        .map(|&m| tail_index::estimate(&xs, m, &opts).map_err(|e| anyhow::anyhow!("{file}: {} estimator: {e}", m.name())))
+        .map(|&m| {
+            tail_index::estimate(&xs, m, &opts)
+                .map_err(|e| anyhow::anyhow!("{file}: {} estimator: {e}", m.name()))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     if a.json {
         let mut obj = serde_json::Map::new();
         for r in &results {
             obj.insert(r.estimator.to_string(), serde_json::to_value(r)?);
         }
-        println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(obj))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
+        );
     } else {
         print!("{}", table(&file, &results, a.level));
     }
@@ -96,22 +108,42 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
 fn table(file: &str, results: &[TailEstimate], level: f64) -> String {
     let mut s = String::new();
     if let Some(r) = results.first() {
-        s += &format!("{file}: N = {}, exact zeros = {:.3} %\n", r.n, 100.0 * r.zero_fraction);
+        s += &format!(
+            "{file}: N = {}, exact zeros = {:.3} %\n",
+            r.n,
+            100.0 * r.zero_fraction
+        );
     }
-    s += &format!("{:<10} {:>8}  {:<20} {}\n", "estimator", "alpha", format!("{:.0} % CI", 100.0 * level), "details");
+    s += &format!(
+        "{:<10} {:>8}  {:<20} {}\n",
+        "estimator",
+        "alpha",
+        format!("{:.0} % CI", 100.0 * level),
+        "details"
+    );
     for r in results {
         let ci = match (r.ci_low, r.ci_high) {
             (Some(l), Some(h)) => format!("[{l:.4}, {h:.4}]"),
             _ => "-".to_string(),
         };
         let details = match &r.details {
-            Details::Paper { k1, k2, n_used } => format!("K1 = {k1}, K2 = {k2}, samples used = {n_used}"),
+            Details::Paper { k1, k2, n_used } => {
+                format!("K1 = {k1}, K2 = {k2}, samples used = {n_used}")
+            }
             Details::Hill { k } => format!("k = {k}"),
-            Details::McCulloch { beta, scale, location, .. } => {
+            Details::McCulloch {
+                beta,
+                scale,
+                location,
+                ..
+            } => {
                 format!("beta = {beta:.4}, scale = {scale:.4}, location (S1) = {location:.4}")
             }
         };
-        s += &format!("{:<10} {:>8.4}  {:<20} {}\n", r.estimator, r.alpha, ci, details);
+        s += &format!(
+            "{:<10} {:>8.4}  {:<20} {}\n",
+            r.estimator, r.alpha, ci, details
+        );
     }
     s
 }

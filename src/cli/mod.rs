@@ -6,7 +6,7 @@ mod sample;
 use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
-pub use sample::SampleArgs;
+pub use sample::{SampleArgs, draw};
 
 /// levylab: Gaussian vs α-stable noise — exit times of Lévy-driven SDEs and the tail index of SGD
 /// gradient noise.

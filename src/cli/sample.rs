@@ -62,7 +62,10 @@ pub(super) fn run(a: SampleArgs) -> anyhow::Result<()> {
     let xs = draw(&law, a.n, a.seed);
     match &a.out {
         Some(path) => {
-            let bytes = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+            let bytes = if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+            {
                 io::write_npy_f64(&xs)
             } else {
                 io::format_text(&xs).into_bytes()
@@ -72,7 +75,10 @@ pub(super) fn run(a: SampleArgs) -> anyhow::Result<()> {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            match out.write_all(io::format_text(&xs).as_bytes()).and_then(|_| out.flush()) {
+            match out
+                .write_all(io::format_text(&xs).as_bytes())
+                .and_then(|_| out.flush())
+            {
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 r => r.context("cannot write to stdout")?,
             }

@@ -15,7 +15,7 @@ pub use npy::{read_npy, write_npy_f64};
 #[non_exhaustive]
 pub enum IoError {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,
@@ -24,7 +24,7 @@ pub enum IoError {
         source: std::io::Error,
     },
     /// The file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: PathBuf,
@@ -77,17 +77,28 @@ pub enum Column {
 impl std::str::FromStr for Column {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(s.parse::<usize>().map(Column::Index).unwrap_or_else(|_| Column::Name(s.to_string())))
+        Ok(s.parse::<usize>()
+            .map(Column::Index)
+            .unwrap_or_else(|_| Column::Name(s.to_string())))
     }
 }
 
 /// Reads samples from `path`: `.npy` by extension, otherwise text.
 pub fn read_samples(path: &Path, column: Option<&Column>) -> Result<Vec<f64>, IoError> {
-    let xs = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
-        let bytes = fs::read(path).map_err(|source| IoError::Read { path: path.into(), source })?;
+    let xs = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        let bytes = fs::read(path).map_err(|source| IoError::Read {
+            path: path.into(),
+            source,
+        })?;
         read_npy(path, &bytes)?
     } else {
-        let text = fs::read_to_string(path).map_err(|source| IoError::Read { path: path.into(), source })?;
+        let text = fs::read_to_string(path).map_err(|source| IoError::Read {
+            path: path.into(),
+            source,
+        })?;
         parse_text(path, &text, column)?
     };
     if xs.is_empty() {
@@ -111,11 +122,16 @@ pub fn parse_text(path: &Path, text: &str, column: Option<&Column>) -> Result<Ve
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if let (None, Some(Column::Name(name))) = (index, column) {
             // First data line is the header.
-            index = Some(fields.iter().position(|f| f.trim_matches('"') == name).ok_or_else(|| IoError::Column {
-                path: path.into(),
-                line: no + 1,
-                message: format!("no column named {name:?} in header {line:?}"),
-            })?);
+            index = Some(
+                fields
+                    .iter()
+                    .position(|f| f.trim_matches('"') == name)
+                    .ok_or_else(|| IoError::Column {
+                        path: path.into(),
+                        line: no + 1,
+                        message: format!("no column named {name:?} in header {line:?}"),
+                    })?,
+            );
             continue;
         }
         let field = match index {
@@ -129,7 +145,10 @@ pub fn parse_text(path: &Path, text: &str, column: Option<&Column>) -> Result<Ve
                 return Err(IoError::Column {
                     path: path.into(),
                     line: no + 1,
-                    message: format!("has {} comma-separated fields; choose one with --column", fields.len()),
+                    message: format!(
+                        "has {} comma-separated fields; choose one with --column",
+                        fields.len()
+                    ),
                 });
             }
         };
@@ -145,9 +164,18 @@ pub fn parse_text(path: &Path, text: &str, column: Option<&Column>) -> Result<Ve
 
 /// Writes `bytes` to `path` atomically (temporary file in the same directory, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let err = |source| IoError::Write { path: path.into(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let err = |source| IoError::Write {
+        path: path.into(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;

@@ -7,13 +7,19 @@ use super::IoError;
 const MAGIC: &[u8] = b"\x93NUMPY";
 
 fn bad(path: &Path, message: impl Into<String>) -> IoError {
-    IoError::Npy { path: path.into(), message: message.into() }
+    IoError::Npy {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 /// The value of `'key': value` in the header dict, as raw text.
 fn header_field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
     let k = header.find(&format!("'{key}'"))?;
-    let rest = header[k + key.len() + 2..].trim_start().strip_prefix(':')?.trim_start();
+    let rest = header[k + key.len() + 2..]
+        .trim_start()
+        .strip_prefix(':')?
+        .trim_start();
     let end = if rest.starts_with('(') {
         rest.find(')')? + 1
     } else {
@@ -34,27 +40,37 @@ pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
             if bytes.len() < 12 {
                 return Err(bad(path, "truncated header"));
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(bad(path, format!("unsupported .npy version {v}"))),
     };
-    let header = bytes.get(start..start + hlen).ok_or_else(|| bad(path, "truncated header"))?;
+    let header = bytes
+        .get(start..start + hlen)
+        .ok_or_else(|| bad(path, "truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| bad(path, "header is not text"))?;
     let descr = header_field(header, "descr").ok_or_else(|| bad(path, "header has no 'descr'"))?;
     let descr = descr.trim_matches(|c| c == '\'' || c == '"');
-    let fortran = header_field(header, "fortran_order").ok_or_else(|| bad(path, "header has no 'fortran_order'"))?;
+    let fortran = header_field(header, "fortran_order")
+        .ok_or_else(|| bad(path, "header has no 'fortran_order'"))?;
     let fortran = match fortran {
         "True" => true,
         "False" => false,
         other => return Err(bad(path, format!("bad fortran_order {other:?}"))),
     };
-    let shape_text = header_field(header, "shape").ok_or_else(|| bad(path, "header has no 'shape'"))?;
+    let shape_text =
+        header_field(header, "shape").ok_or_else(|| bad(path, "header has no 'shape'"))?;
     let shape: Vec<usize> = shape_text
         .trim_matches(|c| c == '(' || c == ')')
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad(path, format!("bad shape {shape_text}"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad(path, format!("bad shape {shape_text}")))
+        })
         .collect::<Result<_, _>>()?;
     let count: usize = shape.iter().product();
     let (width, little, float32) = match descr {
@@ -63,12 +79,22 @@ pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
         "<f4" | "=f4" | "f4" => (4, true, true),
         ">f4" => (4, false, true),
         other => {
-            return Err(bad(path, format!("unsupported dtype {other:?}: levylab reads float32 and float64 arrays")));
+            return Err(bad(
+                path,
+                format!("unsupported dtype {other:?}: levylab reads float32 and float64 arrays"),
+            ));
         }
     };
     let data = &bytes[start + hlen..];
     if data.len() < count * width {
-        return Err(bad(path, format!("truncated data: shape {shape_text} needs {} bytes, found {}", count * width, data.len())));
+        return Err(bad(
+            path,
+            format!(
+                "truncated data: shape {shape_text} needs {} bytes, found {}",
+                count * width,
+                data.len()
+            ),
+        ));
     }
     let mut values: Vec<f64> = data[..count * width]
         .chunks_exact(width)
@@ -112,7 +138,10 @@ fn fortran_to_c(values: &[f64], shape: &[usize]) -> Vec<f64> {
 
 /// Serializes a 1-D little-endian float64 array as `.npy` version 1.0.
 pub fn write_npy_f64(values: &[f64]) -> Vec<u8> {
-    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}", values.len());
+    let mut header = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
     // Pad with spaces so that magic + version + length + header + '\n' is a multiple of 64.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
@@ -147,12 +176,17 @@ mod tests {
         for v in [1f32, 4., 2., 5., 3., 6.] {
             b.extend_from_slice(&v.to_le_bytes());
         }
-        assert_eq!(read_npy(Path::new("m.npy"), &b).unwrap(), vec![1., 2., 3., 4., 5., 6.]);
+        assert_eq!(
+            read_npy(Path::new("m.npy"), &b).unwrap(),
+            vec![1., 2., 3., 4., 5., 6.]
+        );
     }
 
     #[test]
     fn rejects_bad_files() {
-        let e = read_npy(Path::new("a.npy"), b"hello world").unwrap_err().to_string();
+        let e = read_npy(Path::new("a.npy"), b"hello world")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad magic"), "{e}");
         let header = "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }";
         let mut b = MAGIC.to_vec();

@@ -69,7 +69,11 @@ pub fn standard_cdf_s0(x: f64, alpha: f64, beta: f64) -> f64 {
         return 1.0 - standard_cdf_s0(-x, alpha, -beta);
     }
     let am1 = alpha - 1.0;
-    let c1 = if alpha < 1.0 { (FRAC_PI_2 - theta0) / PI } else { 1.0 };
+    let c1 = if alpha < 1.0 {
+        (FRAC_PI_2 - theta0) / PI
+    } else {
+        1.0
+    };
     let ln_h = alpha / am1 * (x - zeta).ln();
     let ln_cos_at0 = (alpha * theta0).cos().ln() / am1;
     let integrand = |th: f64| {
@@ -141,7 +145,10 @@ mod tests {
         for (a, b) in [(0.7, 0.0), (1.5, 0.0), (1.5, -0.8), (1.0, 1.0), (1.9, 0.5)] {
             for p in [0.05, 0.25, 0.5, 0.75, 0.95] {
                 let q = standard_quantile_s0(p, a, b);
-                assert!((standard_cdf_s0(q, a, b) - p).abs() < 1e-11, "α={a} β={b} p={p}");
+                assert!(
+                    (standard_cdf_s0(q, a, b) - p).abs() < 1e-11,
+                    "α={a} β={b} p={p}"
+                );
             }
         }
     }

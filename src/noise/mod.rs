@@ -79,7 +79,11 @@ pub enum Noise {
 }
 
 fn check_amplitude(name: &'static str, value: f64) -> Result<(), NoiseError> {
-    if value > 0.0 && value.is_finite() { Ok(()) } else { Err(NoiseError::AmplitudeNotPositive { name, value }) }
+    if value > 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(NoiseError::AmplitudeNotPositive { name, value })
+    }
 }
 
 impl Noise {
@@ -87,11 +91,20 @@ impl Noise {
     pub fn validate(&self) -> Result<(), NoiseError> {
         match *self {
             Noise::Brownian { sigma } => check_amplitude("sigma", sigma),
-            Noise::Stable { alpha, beta, epsilon } => {
+            Noise::Stable {
+                alpha,
+                beta,
+                epsilon,
+            } => {
                 stable::check_alpha_beta(alpha, beta)?;
                 check_amplitude("epsilon", epsilon)
             }
-            Noise::Mixed { alpha, beta, epsilon, sigma_b } => {
+            Noise::Mixed {
+                alpha,
+                beta,
+                epsilon,
+                sigma_b,
+            } => {
                 stable::check_alpha_beta(alpha, beta)?;
                 check_amplitude("epsilon", epsilon)?;
                 check_amplitude("sigma_b", sigma_b)
@@ -113,15 +126,36 @@ impl Noise {
             return Err(NoiseError::StepNotPositive(dt));
         }
         let stable_part = |alpha: f64, beta: f64, eps: f64| -> Result<StablePart, NoiseError> {
-            let drift = if alpha == 1.0 { eps * std::f64::consts::FRAC_2_PI * beta * dt * dt.ln() } else { 0.0 };
-            Ok(StablePart { law: StandardStable::new(alpha, beta)?, scale: eps * dt.powf(1.0 / alpha), drift })
+            let drift = if alpha == 1.0 {
+                eps * std::f64::consts::FRAC_2_PI * beta * dt * dt.ln()
+            } else {
+                0.0
+            };
+            Ok(StablePart {
+                law: StandardStable::new(alpha, beta)?,
+                scale: eps * dt.powf(1.0 / alpha),
+                drift,
+            })
         };
         Ok(match *self {
-            Noise::Brownian { sigma } => Increment { gauss_scale: sigma * dt.sqrt(), stable: None },
-            Noise::Stable { alpha, beta, epsilon } => {
-                Increment { gauss_scale: 0.0, stable: Some(stable_part(alpha, beta, epsilon)?) }
-            }
-            Noise::Mixed { alpha, beta, epsilon, sigma_b } => Increment {
+            Noise::Brownian { sigma } => Increment {
+                gauss_scale: sigma * dt.sqrt(),
+                stable: None,
+            },
+            Noise::Stable {
+                alpha,
+                beta,
+                epsilon,
+            } => Increment {
+                gauss_scale: 0.0,
+                stable: Some(stable_part(alpha, beta, epsilon)?),
+            },
+            Noise::Mixed {
+                alpha,
+                beta,
+                epsilon,
+                sigma_b,
+            } => Increment {
                 gauss_scale: epsilon * sigma_b * dt.sqrt(),
                 stable: Some(stable_part(alpha, beta, epsilon)?),
             },
@@ -134,7 +168,9 @@ impl Noise {
         match *self {
             Noise::Brownian { sigma } => sigma,
             Noise::Stable { .. } => 0.0,
-            Noise::Mixed { epsilon, sigma_b, .. } => epsilon * sigma_b,
+            Noise::Mixed {
+                epsilon, sigma_b, ..
+            } => epsilon * sigma_b,
         }
     }
 }

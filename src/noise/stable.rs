@@ -70,7 +70,14 @@ impl StandardStable {
             let t = beta * (PI * alpha / 2.0).tan();
             (t.atan() / alpha, (1.0 + t * t).powf(1.0 / (2.0 * alpha)))
         };
-        Ok(Self { alpha, beta, inv_alpha: 1.0 / alpha, exponent: (1.0 - alpha) / alpha, b, s })
+        Ok(Self {
+            alpha,
+            beta,
+            inv_alpha: 1.0 / alpha,
+            exponent: (1.0 - alpha) / alpha,
+            b,
+            s,
+        })
     }
 
     /// Stability index α.
@@ -94,7 +101,8 @@ impl StandardStable {
             2.0 * v.sin() * w.sqrt()
         } else {
             let avb = self.alpha * (v + self.b);
-            self.s * avb.sin() / v.cos().powf(self.inv_alpha) * ((v - avb).cos() / w).powf(self.exponent)
+            self.s * avb.sin() / v.cos().powf(self.inv_alpha)
+                * ((v - avb).cos() / w).powf(self.exponent)
         }
     }
 }
@@ -133,7 +141,13 @@ pub struct Stable {
 
 impl Stable {
     /// Validates α ∈ (0, 2], β ∈ [−1, 1], σ finite and > 0, μ finite.
-    pub fn new(alpha: f64, beta: f64, scale: f64, loc: f64, param: Param) -> Result<Self, NoiseError> {
+    pub fn new(
+        alpha: f64,
+        beta: f64,
+        scale: f64,
+        loc: f64,
+        param: Param,
+    ) -> Result<Self, NoiseError> {
         let standard = StandardStable::new(alpha, beta)?;
         if !(scale > 0.0 && scale.is_finite()) {
             return Err(NoiseError::ScaleNotPositive(scale));
@@ -149,7 +163,13 @@ impl Stable {
             (Param::S0, true) => loc,
         };
         let shift = if alpha == 2.0 { loc } else { shift };
-        Ok(Self { standard, scale, loc, param, shift })
+        Ok(Self {
+            standard,
+            scale,
+            loc,
+            param,
+            shift,
+        })
     }
 
     /// α.
@@ -197,7 +217,11 @@ impl Stable {
         }
         let (a, b, s) = (self.alpha(), self.beta(), self.scale);
         // Work in S1 with location μ₁ derived from this law's shift: Y = σX + shift.
-        let mu1 = if a == 1.0 { self.shift - FRAC_2_PI * b * s * s.ln() } else { self.shift };
+        let mu1 = if a == 1.0 {
+            self.shift - FRAC_2_PI * b * s * s.ln()
+        } else {
+            self.shift
+        };
         let (re, im) = if a == 1.0 {
             let m = s * u.abs();
             (-m, -m * b * FRAC_2_PI * u.signum() * u.abs().ln() + mu1 * u)

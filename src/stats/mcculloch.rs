@@ -48,11 +48,22 @@ fn table() -> &'static Table {
                 PROBS.map(|p| standard_quantile_s0(p, a, b))
             })
             .collect();
-        let nu_a = cells.iter().map(|q| (q[4] - q[0]) / (q[3] - q[1])).collect();
-        let nu_b = cells.iter().map(|q| (q[4] + q[0] - 2.0 * q[2]) / (q[4] - q[0])).collect();
+        let nu_a = cells
+            .iter()
+            .map(|q| (q[4] - q[0]) / (q[3] - q[1]))
+            .collect();
+        let nu_b = cells
+            .iter()
+            .map(|q| (q[4] + q[0] - 2.0 * q[2]) / (q[4] - q[0]))
+            .collect();
         let phi3 = cells.iter().map(|q| q[3] - q[1]).collect();
         let median = cells.iter().map(|q| q[2]).collect();
-        Table { nu_a, nu_b, phi3, median }
+        Table {
+            nu_a,
+            nu_b,
+            phi3,
+            median,
+        }
     })
 }
 
@@ -67,7 +78,8 @@ fn interp(t: &[f64], alpha: f64, beta: f64) -> f64 {
     let (ia, ib) = ((fa as usize).min(NA - 2), (fb as usize).min(NB - 2));
     let (u, v) = (fa - ia as f64, fb - ib as f64);
     let at = |i: usize, j: usize| t[i * NB + j];
-    (1.0 - u) * ((1.0 - v) * at(ia, ib) + v * at(ia, ib + 1)) + u * ((1.0 - v) * at(ia + 1, ib) + v * at(ia + 1, ib + 1))
+    (1.0 - u) * ((1.0 - v) * at(ia, ib) + v * at(ia, ib + 1))
+        + u * ((1.0 - v) * at(ia + 1, ib) + v * at(ia + 1, ib + 1))
 }
 
 /// Inverse of a function tabulated at increasing abscissae `xs` (values `ys` monotone) at `y`.
@@ -125,10 +137,16 @@ fn sample_quantiles(xs: &[f64]) -> [f64; 5] {
 /// `TooFewSamples` if N < 20, `NonFinite` on NaN or ±∞, `Degenerate` if the quartiles coincide.
 pub fn fit(xs: &[f64]) -> Result<McCullochEstimate, StatsError> {
     if xs.len() < 20 {
-        return Err(StatsError::TooFewSamples { needed: 20, got: xs.len() });
+        return Err(StatsError::TooFewSamples {
+            needed: 20,
+            got: xs.len(),
+        });
     }
     if let Some(i) = xs.iter().position(|x| !x.is_finite()) {
-        return Err(StatsError::NonFinite { index: i, value: xs[i] });
+        return Err(StatsError::NonFinite {
+            index: i,
+            value: xs[i],
+        });
     }
     let q = sample_quantiles(xs);
     let (iqr, spread) = (q[3] - q[1], q[4] - q[0]);
@@ -145,10 +163,18 @@ pub fn fit(xs: &[f64]) -> Result<McCullochEstimate, StatsError> {
 
     let (mut alpha, mut beta) = (2.0, 0.0);
     for _ in 0..100 {
-        let col: Vec<f64> = (0..NA).map(|i| interp(&t.nu_a, alpha_at(i), beta)).collect();
+        let col: Vec<f64> = (0..NA)
+            .map(|i| interp(&t.nu_a, alpha_at(i), beta))
+            .collect();
         let a_new = inverse_linear(alpha_at, &col, nu_a).clamp(A_MIN, 2.0);
-        let row: Vec<f64> = (0..NB).map(|j| interp(&t.nu_b, a_new, beta_at(j))).collect();
-        let b_new = if a_new >= 2.0 { 0.0 } else { inverse_linear(beta_at, &row, nu_b_abs).clamp(0.0, 1.0) };
+        let row: Vec<f64> = (0..NB)
+            .map(|j| interp(&t.nu_b, a_new, beta_at(j)))
+            .collect();
+        let b_new = if a_new >= 2.0 {
+            0.0
+        } else {
+            inverse_linear(beta_at, &row, nu_b_abs).clamp(0.0, 1.0)
+        };
         let done = (a_new - alpha).abs() < 1e-12 && (b_new - beta).abs() < 1e-12;
         alpha = a_new;
         beta = b_new;
@@ -161,9 +187,20 @@ pub fn fit(xs: &[f64]) -> Result<McCullochEstimate, StatsError> {
     let location_s0 = q[2] - sign * scale * interp(&t.median, alpha, beta);
     let beta = sign * beta;
     let location = if alpha >= 2.0 || (alpha - 1.0).abs() < 1e-12 {
-        location_s0 - if alpha < 2.0 { 2.0 / PI * beta * scale * scale.ln() } else { 0.0 }
+        location_s0
+            - if alpha < 2.0 {
+                2.0 / PI * beta * scale * scale.ln()
+            } else {
+                0.0
+            }
     } else {
         location_s0 - beta * scale * (PI * alpha / 2.0).tan()
     };
-    Ok(McCullochEstimate { alpha, beta, scale, location, location_s0 })
+    Ok(McCullochEstimate {
+        alpha,
+        beta,
+        scale,
+        location,
+        location_s0,
+    })
 }

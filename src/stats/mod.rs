@@ -3,7 +3,9 @@
 pub mod mcculloch;
 pub mod tail_index;
 
-pub use tail_index::{BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill};
+pub use tail_index::{
+    BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill,
+};
 
 /// Errors of the estimators.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -26,7 +28,9 @@ pub enum StatsError {
         value: f64,
     },
     /// Unusable block length for the block-sum estimator.
-    #[error("block length K1 = {k1} is unusable for N = {n} samples (need 2 <= K1 <= N/2; N prime has no default, give K1)")]
+    #[error(
+        "block length K1 = {k1} is unusable for N = {n} samples (need 2 <= K1 <= N/2; N prime has no default, give K1)"
+    )]
     BlockSize {
         /// Block length.
         k1: usize,

@@ -22,14 +22,21 @@ fn mean_log_abs(xs: impl Iterator<Item = f64>, n: usize) -> f64 {
 
 fn check_finite(xs: &[f64]) -> Result<(), StatsError> {
     match xs.iter().position(|x| !x.is_finite()) {
-        Some(i) => Err(StatsError::NonFinite { index: i, value: xs[i] }),
+        Some(i) => Err(StatsError::NonFinite {
+            index: i,
+            value: xs[i],
+        }),
         None => Ok(()),
     }
 }
 
 /// Fraction of samples that are exactly ±0.
 pub fn zero_fraction(xs: &[f64]) -> f64 {
-    if xs.is_empty() { 0.0 } else { xs.iter().filter(|&&x| x == 0.0).count() as f64 / xs.len() as f64 }
+    if xs.is_empty() {
+        0.0
+    } else {
+        xs.iter().filter(|&&x| x == 0.0).count() as f64 / xs.len() as f64
+    }
 }
 
 /// Largest divisor of `n` that is ≤ √n.
@@ -38,7 +45,7 @@ pub fn largest_divisor_below_sqrt(n: usize) -> usize {
     while k * k > n {
         k -= 1;
     }
-    while k > 1 && n % k != 0 {
+    while k > 1 && !n.is_multiple_of(k) {
         k -= 1;
     }
     k.max(1)
@@ -96,7 +103,12 @@ pub fn block_sum(xs: &[f64], k1: Option<usize>) -> Result<BlockSumEstimate, Stat
     let log_x = mean_log_abs(used.iter().copied(), used.len());
     let log_y = mean_log_abs(used.chunks_exact(k1).map(|c| c.iter().sum::<f64>()), k2);
     let inv = (log_y - log_x) / (k1 as f64).ln();
-    Ok(BlockSumEstimate { alpha: 1.0 / inv, k1, k2, n_used: k1 * k2 })
+    Ok(BlockSumEstimate {
+        alpha: 1.0 / inv,
+        k1,
+        k2,
+        n_used: k1 * k2,
+    })
 }
 
 /// How Hill's k (the number of upper order statistics) is chosen.
@@ -151,13 +163,21 @@ pub fn hill(xs: &[f64], choice: &HillK) -> Result<HillEstimate, StatsError> {
     check_finite(xs)?;
     let mut abs: Vec<f64> = xs.iter().map(|x| x.abs()).collect();
     match *choice {
-        HillK::Fixed(k) => hill_at(&mut abs, k).map(|alpha| HillEstimate { alpha, k, plot: vec![] }),
+        HillK::Fixed(k) => hill_at(&mut abs, k).map(|alpha| HillEstimate {
+            alpha,
+            k,
+            plot: vec![],
+        }),
         HillK::Fraction(f) => {
             if !(f > 0.0 && f < 1.0) {
                 return Err(StatsError::HillFraction(f));
             }
             let k = ((f * n as f64) as usize).max(2);
-            hill_at(&mut abs, k).map(|alpha| HillEstimate { alpha, k, plot: vec![] })
+            hill_at(&mut abs, k).map(|alpha| HillEstimate {
+                alpha,
+                k,
+                plot: vec![],
+            })
         }
         HillK::Grid => {
             // Sort once (descending) and read every grid point off cumulative log sums.
@@ -179,7 +199,9 @@ pub fn hill(xs: &[f64], choice: &HillK) -> Result<HillEstimate, StatsError> {
                 plot.push((k, k as f64 / (sum - k as f64 * base)));
             }
             if plot.len() < 5 {
-                return Err(StatsError::Degenerate("fewer than 5 usable Hill grid points"));
+                return Err(StatsError::Degenerate(
+                    "fewer than 5 usable Hill grid points",
+                ));
             }
             let (best, _) = (0..=plot.len() - 5)
                 .map(|s| {
@@ -187,7 +209,10 @@ pub fn hill(xs: &[f64], choice: &HillK) -> Result<HillEstimate, StatsError> {
                     let m = w.iter().map(|p| p.1).sum::<f64>() / 5.0;
                     (s + 2, w.iter().map(|p| (p.1 - m).powi(2)).sum::<f64>())
                 })
-                .fold((0, f64::INFINITY), |acc, x| if x.1 < acc.1 { x } else { acc });
+                .fold(
+                    (0, f64::INFINITY),
+                    |acc, x| if x.1 < acc.1 { x } else { acc },
+                );
             let (k, alpha) = plot[best];
             Ok(HillEstimate { alpha, k, plot })
         }
@@ -196,8 +221,9 @@ pub fn hill(xs: &[f64], choice: &HillK) -> Result<HillEstimate, StatsError> {
 
 fn log_grid(lo: usize, hi: usize, points: usize) -> Vec<usize> {
     let (l, h) = ((lo as f64).ln(), (hi as f64).ln());
-    let mut ks: Vec<usize> =
-        (0..points).map(|i| (l + (h - l) * i as f64 / (points - 1) as f64).exp().round() as usize).collect();
+    let mut ks: Vec<usize> = (0..points)
+        .map(|i| (l + (h - l) * i as f64 / (points - 1) as f64).exp().round() as usize)
+        .collect();
     ks.dedup();
     ks
 }
@@ -212,7 +238,9 @@ fn hill_at(abs: &mut [f64], k: usize) -> Result<f64, StatsError> {
     abs.select_nth_unstable_by(k, |a, b| b.total_cmp(a));
     let base = abs[k];
     if base == 0.0 {
-        return Err(StatsError::Degenerate("the (k+1)-th largest |x| is 0: too many zeros for this k"));
+        return Err(StatsError::Degenerate(
+            "the (k+1)-th largest |x| is 0: too many zeros for this k",
+        ));
     }
     let lb = base.ln();
     let s: f64 = abs[..k].iter().map(|x| x.ln() - lb).sum();
@@ -238,7 +266,13 @@ pub struct Interval {
 /// function of (data, seed, replicates) whatever the thread count. I.i.d. resampling destroys sample
 /// order: for the order-dependent block-sum estimator the interval describes i.i.d. variability only.
 /// Returns `None` if fewer than two replicates give a finite statistic.
-pub fn bootstrap<F>(xs: &[f64], replicates: usize, level: f64, seed: u64, stat: F) -> Option<Interval>
+pub fn bootstrap<F>(
+    xs: &[f64],
+    replicates: usize,
+    level: f64,
+    seed: u64,
+    stat: F,
+) -> Option<Interval>
 where
     F: Fn(&[f64]) -> Option<f64> + Sync,
 {
@@ -267,10 +301,19 @@ where
     let q = |p: f64| {
         let pos = p * (vals.len() - 1) as f64;
         let (i, f) = (pos.floor() as usize, pos.fract());
-        if i + 1 < vals.len() { vals[i] * (1.0 - f) + vals[i + 1] * f } else { vals[i] }
+        if i + 1 < vals.len() {
+            vals[i] * (1.0 - f) + vals[i + 1] * f
+        } else {
+            vals[i]
+        }
     };
     let tail = (1.0 - level) / 2.0;
-    Some(Interval { low: q(tail), high: q(1.0 - tail), level, replicates: vals.len() })
+    Some(Interval {
+        low: q(tail),
+        high: q(1.0 - tail),
+        level,
+        replicates: vals.len(),
+    })
 }
 
 /// Which estimators [`estimate`] runs.
@@ -312,7 +355,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { k1: None, hill_k: HillK::default(), bootstrap: 200, level: 0.95, seed: 0 }
+        Options {
+            k1: None,
+            hill_k: HillK::default(),
+            bootstrap: 200,
+            level: 0.95,
+            seed: 0,
+        }
     }
 }
 
@@ -372,7 +421,14 @@ pub fn estimate(xs: &[f64], method: Method, opts: &Options) -> Result<TailEstima
     let (alpha, details) = match method {
         Method::Paper => {
             let e = block_sum(xs, opts.k1)?;
-            (e.alpha, Details::Paper { k1: e.k1, k2: e.k2, n_used: e.n_used })
+            (
+                e.alpha,
+                Details::Paper {
+                    k1: e.k1,
+                    k2: e.k2,
+                    n_used: e.n_used,
+                },
+            )
         }
         Method::Hill => {
             let e = hill(xs, &opts.hill_k)?;
@@ -382,7 +438,12 @@ pub fn estimate(xs: &[f64], method: Method, opts: &Options) -> Result<TailEstima
             let e = mcculloch::fit(xs)?;
             (
                 e.alpha,
-                Details::McCulloch { beta: e.beta, scale: e.scale, location: e.location, location_s0: e.location_s0 },
+                Details::McCulloch {
+                    beta: e.beta,
+                    scale: e.scale,
+                    location: e.location,
+                    location_s0: e.location_s0,
+                },
             )
         }
     };
@@ -390,13 +451,19 @@ pub fn estimate(xs: &[f64], method: Method, opts: &Options) -> Result<TailEstima
         match (method, &details) {
             (Method::Paper, Details::Paper { k1, .. }) => {
                 let k1 = *k1;
-                bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| block_sum(s, Some(k1)).ok().map(|e| e.alpha))
+                bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| {
+                    block_sum(s, Some(k1)).ok().map(|e| e.alpha)
+                })
             }
             (Method::Hill, Details::Hill { k }) => {
                 let k = *k;
-                bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| hill(s, &HillK::Fixed(k)).ok().map(|e| e.alpha))
+                bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| {
+                    hill(s, &HillK::Fixed(k)).ok().map(|e| e.alpha)
+                })
             }
-            _ => bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| mcculloch::fit(s).ok().map(|e| e.alpha)),
+            _ => bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| {
+                mcculloch::fit(s).ok().map(|e| e.alpha)
+            }),
         }
     } else {
         None

@@ -16,8 +16,21 @@ pub fn draws<D: Distribution<f64>>(law: &D, n: usize, seed: u64, stream: u64) ->
 }
 
 /// Draws of a stable law.
-pub fn stable_draws(alpha: f64, beta: f64, scale: f64, loc: f64, param: levylab::noise::Param, n: usize, seed: u64) -> Vec<f64> {
-    draws(&Stable::new(alpha, beta, scale, loc, param).unwrap(), n, seed, 0)
+pub fn stable_draws(
+    alpha: f64,
+    beta: f64,
+    scale: f64,
+    loc: f64,
+    param: levylab::noise::Param,
+    n: usize,
+    seed: u64,
+) -> Vec<f64> {
+    draws(
+        &Stable::new(alpha, beta, scale, loc, param).unwrap(),
+        n,
+        seed,
+        0,
+    )
 }
 
 /// Exact one-sample KS statistic D = sup |F_n − F|.
@@ -36,8 +49,14 @@ pub fn ks_statistic_at(xs: &[f64], cdf: impl Fn(f64) -> f64, stride: usize) -> f
     let mut i = 0;
     while i < v.len() {
         let f = cdf(v[i]);
-        d = d.max((f - i as f64 / n).abs()).max(((i + 1) as f64 / n - f).abs());
-        i = if i + stride >= v.len() && i != v.len() - 1 { v.len() - 1 } else { i + stride };
+        d = d
+            .max((f - i as f64 / n).abs())
+            .max(((i + 1) as f64 / n - f).abs());
+        i = if i + stride >= v.len() && i != v.len() - 1 {
+            v.len() - 1
+        } else {
+            i + stride
+        };
     }
     d
 }
@@ -54,5 +73,10 @@ pub fn empirical_cf(xs: &[f64], u: f64) -> (f64, f64, f64, f64) {
         s2 += si * si;
     }
     let (mc, ms) = (c / n, s / n);
-    (mc, ms, ((c2 / n - mc * mc) / n).sqrt(), ((s2 / n - ms * ms) / n).sqrt())
+    (
+        mc,
+        ms,
+        ((c2 / n - mc * mc) / n).sqrt(),
+        ((s2 / n - ms * ms) / n).sqrt(),
+    )
 }

@@ -1,0 +1,2 @@
+pub mod noise;
+pub mod stats;
