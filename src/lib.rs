@@ -27,9 +27,12 @@
 pub mod cli;
 pub mod error;
 pub mod io;
+pub mod landscape;
 pub mod noise;
 pub mod numeric;
 pub mod rng;
+pub mod sde;
 pub mod stats;
+pub mod theory;
 
 pub use error::Error;

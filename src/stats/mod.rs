@@ -1,8 +1,10 @@
 //! Statistics: tail-index estimators (and, with the engine, exit-time statistics).
 
+pub mod exit_times;
 pub mod mcculloch;
 pub mod tail_index;
 
+pub use exit_times::{Estimate, ExitSample};
 pub use tail_index::{
     BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill,
 };
@@ -48,6 +50,20 @@ pub enum StatsError {
     /// Hill's fraction outside (0, 1).
     #[error("Hill's fraction must be in (0, 1), got {0}")]
     HillFraction(f64),
+    /// A plain mean was asked of a censored sample.
+    #[error("{censored} of {total} paths are censored: the plain mean would be biased; use the exponential MLE")]
+    Censored {
+        /// Censored paths.
+        censored: usize,
+        /// All paths.
+        total: usize,
+    },
+    /// No path exited.
+    #[error("none of {total} paths exited before the horizon")]
+    NoExits {
+        /// All paths.
+        total: usize,
+    },
     /// The data do not determine the statistic.
     #[error("degenerate sample: {0}")]
     Degenerate(&'static str),
