@@ -1,2 +1,3 @@
 pub mod noise;
+pub mod sde;
 pub mod stats;

@@ -20,7 +20,11 @@ pub struct Asymmetric {
 impl Asymmetric {
     /// Stiffness k > 0, left half-distance a > 0 (minimum at −a), right b > 0 (minimum at b).
     pub fn new(k: f64, a: f64, b: f64) -> Result<Self, LandscapeError> {
-        Ok(Self { k: positive("k", k)?, a: positive("left", a)?, b: positive("right", b)? })
+        Ok(Self {
+            k: positive("k", k)?,
+            a: positive("left", a)?,
+            b: positive("right", b)?,
+        })
     }
 }
 
@@ -40,7 +44,10 @@ impl Potential for Asymmetric {
         self.k * (3.0 * x * x + 2.0 * (a - b) * x - a * b)
     }
     fn critical_points(&self) -> CriticalPoints {
-        CriticalPoints { minima: vec![-self.a, self.b], saddles: vec![0.0] }
+        CriticalPoints {
+            minima: vec![-self.a, self.b],
+            saddles: vec![0.0],
+        }
     }
     fn min_curvature(&self) -> f64 {
         // U″ is a parabola with vertex at x = −(a − b)/3.

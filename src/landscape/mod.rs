@@ -43,11 +43,19 @@ pub enum LandscapeError {
 }
 
 pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64, LandscapeError> {
-    if value > 0.0 && value.is_finite() { Ok(value) } else { Err(LandscapeError::NotPositive { name, value }) }
+    if value > 0.0 && value.is_finite() {
+        Ok(value)
+    } else {
+        Err(LandscapeError::NotPositive { name, value })
+    }
 }
 
 pub(crate) fn finite(name: &'static str, value: f64) -> Result<f64, LandscapeError> {
-    if value.is_finite() { Ok(value) } else { Err(LandscapeError::NotFinite { name, value }) }
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(LandscapeError::NotFinite { name, value })
+    }
 }
 
 /// Minima and saddles (local maxima) of a 1-D landscape, sorted; in a multi-well landscape the saddles
@@ -72,7 +80,11 @@ impl CriticalPoints {
 
     /// The basin of minimum i as an interval (lower saddle or −∞, upper saddle or +∞).
     pub fn basin(&self, i: usize) -> (f64, f64) {
-        let lo = if i == 0 { f64::NEG_INFINITY } else { self.saddles[i - 1] };
+        let lo = if i == 0 {
+            f64::NEG_INFINITY
+        } else {
+            self.saddles[i - 1]
+        };
         let hi = self.saddles.get(i).copied().unwrap_or(f64::INFINITY);
         (lo, hi)
     }
@@ -228,13 +240,25 @@ mod tests {
         for l in all() {
             let cp = l.critical_points();
             for &m in &cp.minima {
-                assert!(l.grad(m).abs() < 1e-9 && l.hess(m) > 0.0, "{} minimum {m}", l.kind());
+                assert!(
+                    l.grad(m).abs() < 1e-9 && l.hess(m) > 0.0,
+                    "{} minimum {m}",
+                    l.kind()
+                );
             }
             for &s in &cp.saddles {
-                assert!(l.grad(s).abs() < 1e-9 && l.hess(s) <= 0.0, "{} saddle {s}", l.kind());
+                assert!(
+                    l.grad(s).abs() < 1e-9 && l.hess(s) <= 0.0,
+                    "{} saddle {s}",
+                    l.kind()
+                );
             }
             for w in cp.minima.windows(2) {
-                assert!(cp.saddles.iter().any(|&s| w[0] < s && s < w[1]), "{}: no saddle between minima", l.kind());
+                assert!(
+                    cp.saddles.iter().any(|&s| w[0] < s && s < w[1]),
+                    "{}: no saddle between minima",
+                    l.kind()
+                );
             }
         }
     }

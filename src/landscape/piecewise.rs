@@ -26,7 +26,12 @@ pub struct PiecewiseQuadratic {
 
 impl PiecewiseQuadratic {
     /// Width w (minima ±w), barrier H, well curvature κ_m, saddle curvature κ_s (U″(0) = −κ_s).
-    pub fn new(width: f64, height: f64, well_curvature: f64, saddle_curvature: f64) -> Result<Self, LandscapeError> {
+    pub fn new(
+        width: f64,
+        height: f64,
+        well_curvature: f64,
+        saddle_curvature: f64,
+    ) -> Result<Self, LandscapeError> {
         let w = positive("width", width)?;
         let h = positive("height", height)?;
         let km = positive("well_curvature", well_curvature)?;
@@ -41,7 +46,15 @@ impl PiecewiseQuadratic {
             )));
         }
         let g = (w - disc.sqrt()) / c;
-        Ok(Self { w, h, km, ks, g, x1: g / ks, x2: w - g / km })
+        Ok(Self {
+            w,
+            h,
+            km,
+            ks,
+            g,
+            x1: g / ks,
+            x2: w - g / km,
+        })
     }
 
     /// |x| of the two joints (cap/slope, slope/well).
@@ -86,7 +99,10 @@ impl Potential for PiecewiseQuadratic {
         }
     }
     fn critical_points(&self) -> CriticalPoints {
-        CriticalPoints { minima: vec![-self.w, self.w], saddles: vec![0.0] }
+        CriticalPoints {
+            minima: vec![-self.w, self.w],
+            saddles: vec![0.0],
+        }
     }
     fn min_curvature(&self) -> f64 {
         -self.ks

@@ -16,7 +16,11 @@ pub struct Polynomial {
 }
 
 fn derivative(c: &[f64]) -> Vec<f64> {
-    c.iter().enumerate().skip(1).map(|(k, &v)| k as f64 * v).collect()
+    c.iter()
+        .enumerate()
+        .skip(1)
+        .map(|(k, &v)| k as f64 * v)
+        .collect()
 }
 
 #[inline]
@@ -35,18 +39,28 @@ fn real_roots(c: &[f64]) -> Vec<f64> {
     }
     // Cauchy bound: every root has |x| ≤ 1 + max |c_k / c_n|.
     let lead = c[deg];
-    let bound = 1.0 + c[..deg].iter().map(|v| (v / lead).abs()).fold(0.0, f64::max);
+    let bound = 1.0
+        + c[..deg]
+            .iter()
+            .map(|v| (v / lead).abs())
+            .fold(0.0, f64::max);
     let mut pts = vec![-bound];
-    pts.extend(real_roots(&derivative(c)).into_iter().filter(|x| x.abs() < bound));
+    pts.extend(
+        real_roots(&derivative(c))
+            .into_iter()
+            .filter(|x| x.abs() < bound),
+    );
     pts.push(bound);
     let f = |x: f64| horner(c, x);
     let scale = bound.max(1.0);
     let mut roots = Vec::new();
     for w in pts.windows(2) {
-        if let Some(r) = find_root(f, w[0], w[1], 1e-15 * scale) {
-            if roots.last().is_none_or(|&l: &f64| (r - l).abs() > 1e-12 * scale) {
-                roots.push(r);
-            }
+        if let Some(r) = find_root(f, w[0], w[1], 1e-15 * scale)
+            && roots
+                .last()
+                .is_none_or(|&l: &f64| (r - l).abs() > 1e-12 * scale)
+        {
+            roots.push(r);
         }
     }
     roots
@@ -81,9 +95,22 @@ impl Polynomial {
         }
         // inf U″: U″ is an even-degree polynomial with positive leading term; its minimum is at a root of U‴.
         let d3 = derivative(&d2);
-        let min_curv = real_roots(&d3).into_iter().map(|x| horner(&d2, x)).fold(f64::INFINITY, f64::min);
-        let min_curv = if min_curv.is_finite() { min_curv } else { d2[0] };
-        Ok(Self { c, d1, d2, cp, min_curv })
+        let min_curv = real_roots(&d3)
+            .into_iter()
+            .map(|x| horner(&d2, x))
+            .fold(f64::INFINITY, f64::min);
+        let min_curv = if min_curv.is_finite() {
+            min_curv
+        } else {
+            d2[0]
+        };
+        Ok(Self {
+            c,
+            d1,
+            d2,
+            cp,
+            min_curv,
+        })
     }
 
     /// The coefficients c₀ … c_n.

@@ -12,7 +12,10 @@ pub struct Quadratic {
 impl Quadratic {
     /// Centre m, curvature κ > 0.
     pub fn new(center: f64, curvature: f64) -> Result<Self, LandscapeError> {
-        Ok(Self { m: finite("center", center)?, k: positive("curvature", curvature)? })
+        Ok(Self {
+            m: finite("center", center)?,
+            k: positive("curvature", curvature)?,
+        })
     }
 }
 
@@ -30,7 +33,10 @@ impl Potential for Quadratic {
         self.k
     }
     fn critical_points(&self) -> CriticalPoints {
-        CriticalPoints { minima: vec![self.m], saddles: vec![] }
+        CriticalPoints {
+            minima: vec![self.m],
+            saddles: vec![],
+        }
     }
     #[inline]
     fn drift_flow(&self, x: f64, t: f64) -> Option<f64> {

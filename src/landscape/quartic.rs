@@ -23,7 +23,11 @@ impl Quartic {
     pub fn new(width: f64, height: f64) -> Result<Self, LandscapeError> {
         let w = positive("width", width)?;
         let h = positive("height", height)?;
-        Ok(Self { w, h, k: 4.0 * h / w.powi(4) })
+        Ok(Self {
+            w,
+            h,
+            k: 4.0 * h / w.powi(4),
+        })
     }
     /// Basin width w.
     pub fn width(&self) -> f64 {
@@ -50,7 +54,10 @@ impl Potential for Quartic {
         self.k * (3.0 * x * x - self.w * self.w)
     }
     fn critical_points(&self) -> CriticalPoints {
-        CriticalPoints { minima: vec![-self.w, self.w], saddles: vec![0.0] }
+        CriticalPoints {
+            minima: vec![-self.w, self.w],
+            saddles: vec![0.0],
+        }
     }
     #[inline]
     fn drift_flow(&self, x: f64, t: f64) -> Option<f64> {
@@ -93,11 +100,15 @@ impl TiltedQuartic {
         let w = base.w;
         // U′ is a cubic with roots in (−w·2/√3·…): bracket each on the monotone pieces split at ±w/√3.
         let c = w / 3f64.sqrt();
-        let root = |a: f64, b: f64| crate::numeric::find_root(grad, a, b, 1e-15 * w).unwrap_or(f64::NAN);
+        let root =
+            |a: f64, b: f64| crate::numeric::find_root(grad, a, b, 1e-15 * w).unwrap_or(f64::NAN);
         let m1 = root(-2.0 * w, -c);
         let s = root(-c, c);
         let m2 = root(c, 2.0 * w);
-        let cp = CriticalPoints { minima: vec![m1, m2], saddles: vec![s] };
+        let cp = CriticalPoints {
+            minima: vec![m1, m2],
+            saddles: vec![s],
+        };
         Ok(Self { base, f, cp })
     }
 }

@@ -79,35 +79,61 @@ impl BallSimulation {
     ) -> Result<Self, SdeError> {
         let dim = start.len();
         if dim == 0 {
-            return Err(SdeError::Event("ball start must have at least one coordinate".into()));
+            return Err(SdeError::Event(
+                "ball start must have at least one coordinate".into(),
+            ));
         }
         if !(radius > 0.0 && radius.is_finite()) {
-            return Err(SdeError::Event(format!("radius must be finite and > 0, got {radius}")));
+            return Err(SdeError::Event(format!(
+                "radius must be finite and > 0, got {radius}"
+            )));
         }
         let start = DVector::from_vec(start);
         if !(start.norm() < radius) {
-            return Err(SdeError::Event(format!("start |x| = {} is not inside the ball of radius {radius}", start.norm())));
+            return Err(SdeError::Event(format!(
+                "start |x| = {} is not inside the ball of radius {radius}",
+                start.norm()
+            )));
         }
         if !(dt > 0.0 && dt.is_finite() && horizon > dt && horizon.is_finite()) {
-            return Err(SdeError::Time(format!("need 0 < dt < horizon, got dt = {dt}, horizon = {horizon}")));
+            return Err(SdeError::Time(format!(
+                "need 0 < dt < horizon, got dt = {dt}, horizon = {horizon}"
+            )));
         }
         let flow = match landscape {
             RadialLandscape::Flat => 1.0,
-            RadialLandscape::Quadratic { curvature } if curvature > 0.0 && curvature.is_finite() => (-curvature * dt).exp(),
+            RadialLandscape::Quadratic { curvature }
+                if curvature > 0.0 && curvature.is_finite() =>
+            {
+                (-curvature * dt).exp()
+            }
             RadialLandscape::Quadratic { curvature } => {
-                return Err(SdeError::Landscape(crate::landscape::LandscapeError::NotPositive { name: "curvature", value: curvature }));
+                return Err(SdeError::Landscape(
+                    crate::landscape::LandscapeError::NotPositive {
+                        name: "curvature",
+                        value: curvature,
+                    },
+                ));
             }
         };
         let (scale, subordinator, coord) = match noise {
             BallNoise::Brownian { sigma } => {
                 if !(sigma > 0.0 && sigma.is_finite()) {
-                    return Err(NoiseError::AmplitudeNotPositive { name: "sigma", value: sigma }.into());
+                    return Err(NoiseError::AmplitudeNotPositive {
+                        name: "sigma",
+                        value: sigma,
+                    }
+                    .into());
                 }
                 (sigma * dt.sqrt(), None, None)
             }
             BallNoise::Isotropic { alpha, epsilon } | BallNoise::Independent { alpha, epsilon } => {
                 if !(epsilon > 0.0 && epsilon.is_finite()) {
-                    return Err(NoiseError::AmplitudeNotPositive { name: "epsilon", value: epsilon }.into());
+                    return Err(NoiseError::AmplitudeNotPositive {
+                        name: "epsilon",
+                        value: epsilon,
+                    }
+                    .into());
                 }
                 let coord = StandardStable::new(alpha, 0.0)?;
                 let sub = match noise {
@@ -123,7 +149,20 @@ impl BallSimulation {
                 (epsilon * dt.powf(1.0 / alpha), sub, Some(coord))
             }
         };
-        Ok(Self { landscape, noise, dim, radius, start, dt, max_steps: (horizon / dt).round() as u64, horizon, scale, subordinator, coord, flow })
+        Ok(Self {
+            landscape,
+            noise,
+            dim,
+            radius,
+            start,
+            dt,
+            max_steps: (horizon / dt).round() as u64,
+            horizon,
+            scale,
+            subordinator,
+            coord,
+            flow,
+        })
     }
 
     /// Dimension d.
@@ -149,12 +188,19 @@ impl BallSimulation {
 
     fn increment(&self, rng: &mut PathRng, dx: &mut DVector<f64>) {
         match self.noise {
-            BallNoise::Brownian { .. } => dx.iter_mut().for_each(|v| *v = self.scale * rng.sample::<f64, _>(StandardNormal)),
+            BallNoise::Brownian { .. } => dx
+                .iter_mut()
+                .for_each(|v| *v = self.scale * rng.sample::<f64, _>(StandardNormal)),
             BallNoise::Isotropic { alpha, .. } => {
                 // √A·G, G ~ N(0, 2I); at α = 2, A ≡ 1.
-                let a = if alpha < 2.0 { self.subordinator.map_or(1.0, |s| s.sample(rng)) } else { 1.0 };
+                let a = if alpha < 2.0 {
+                    self.subordinator.map_or(1.0, |s| s.sample(rng))
+                } else {
+                    1.0
+                };
                 let f = self.scale * (2.0 * a).sqrt();
-                dx.iter_mut().for_each(|v| *v = f * rng.sample::<f64, _>(StandardNormal));
+                dx.iter_mut()
+                    .for_each(|v| *v = f * rng.sample::<f64, _>(StandardNormal));
             }
             BallNoise::Independent { .. } => {
                 let c = self.coord.expect("validated in new");
@@ -182,13 +228,27 @@ impl BallSimulation {
                 return (Outcome::NonFinite { time: t }, n + 1);
             }
             if rad >= self.radius {
-                return (Outcome::Exited { time: t, side: Side::High, from: before }, n + 1);
+                return (
+                    Outcome::Exited {
+                        time: t,
+                        side: Side::High,
+                        from: before,
+                    },
+                    n + 1,
+                );
             }
             if let Some(v) = bridge_var {
                 // Locally flat boundary: the 1-D bridge test on the distance to the sphere.
                 let e = 2.0 * (self.radius - before) * (self.radius - rad) / v;
                 if e < 36.0 && r.random::<f64>() < (-e).exp() {
-                    return (Outcome::Exited { time: t, side: Side::High, from: before }, n + 1);
+                    return (
+                        Outcome::Exited {
+                            time: t,
+                            side: Side::High,
+                            from: before,
+                        },
+                        n + 1,
+                    );
                 }
             }
         }
@@ -197,7 +257,10 @@ impl BallSimulation {
 
     /// Runs `paths` paths (indices 0..paths) in parallel; outcomes in path order and total steps.
     pub fn run(&self, paths: u64, seed: u64) -> (Vec<Outcome>, u64) {
-        let res: Vec<(Outcome, u64)> = (0..paths).into_par_iter().map(|p| self.simulate(seed, p)).collect();
+        let res: Vec<(Outcome, u64)> = (0..paths)
+            .into_par_iter()
+            .map(|p| self.simulate(seed, p))
+            .collect();
         let steps = res.iter().map(|r| r.1).sum();
         (res.into_iter().map(|r| r.0).collect(), steps)
     }

@@ -66,14 +66,20 @@ impl Outcome {
     /// The time attached to the outcome.
     pub fn time(&self) -> f64 {
         match *self {
-            Outcome::Exited { time, .. } | Outcome::Censored { time } | Outcome::NonFinite { time } => time,
+            Outcome::Exited { time, .. }
+            | Outcome::Censored { time }
+            | Outcome::NonFinite { time } => time,
         }
     }
     /// Short label used in CSV files: `exited-low`, `exited-high`, `censored`, `non-finite`.
     pub fn label(&self) -> &'static str {
         match self {
-            Outcome::Exited { side: Side::Low, .. } => "exited-low",
-            Outcome::Exited { side: Side::High, .. } => "exited-high",
+            Outcome::Exited {
+                side: Side::Low, ..
+            } => "exited-low",
+            Outcome::Exited {
+                side: Side::High, ..
+            } => "exited-high",
             Outcome::Censored { .. } => "censored",
             Outcome::NonFinite { .. } => "non-finite",
         }
@@ -120,7 +126,11 @@ impl Event {
                 // Both inside (lo, hi); either boundary could be touched; the nearer dominates.
                 let dl = (a - lo).min(b - lo);
                 let dh = (hi - a).min(hi - b);
-                if dl <= dh { lo.is_finite().then_some((lo, Side::Low)) } else { hi.is_finite().then_some((hi, Side::High)) }
+                if dl <= dh {
+                    lo.is_finite().then_some((lo, Side::Low))
+                } else {
+                    hi.is_finite().then_some((hi, Side::High))
+                }
             }
             Event::Window { lo, hi } => {
                 if a < lo && b < lo {
@@ -140,12 +150,18 @@ impl Event {
             Event::Boundaries { lo, hi } | Event::Window { lo, hi } => (lo, hi),
         };
         if !(lo < hi) {
-            return Err(super::SdeError::Event(format!("event needs lo < hi, got lo = {lo}, hi = {hi}")));
+            return Err(super::SdeError::Event(format!(
+                "event needs lo < hi, got lo = {lo}, hi = {hi}"
+            )));
         }
         if self.hit(x0) {
             return Err(super::SdeError::Event(match self {
-                Event::Boundaries { .. } => format!("start {x0} is not inside the domain ({lo}, {hi})"),
-                Event::Window { .. } => format!("start {x0} is already inside the target window [{lo}, {hi}]"),
+                Event::Boundaries { .. } => {
+                    format!("start {x0} is not inside the domain ({lo}, {hi})")
+                }
+                Event::Window { .. } => {
+                    format!("start {x0} is already inside the target window [{lo}, {hi}]")
+                }
             }));
         }
         Ok(())
@@ -154,7 +170,8 @@ impl Event {
 
 /// The exit-time sample of a set of outcomes (non-finite paths counted separately).
 pub fn exit_sample(outcomes: &[Outcome]) -> crate::stats::ExitSample {
-    let (mut exited, mut high, mut censored, mut non_finite) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut exited, mut high, mut censored, mut non_finite) =
+        (Vec::new(), Vec::new(), Vec::new(), 0);
     for o in outcomes {
         match *o {
             Outcome::Exited { time, side, .. } => {

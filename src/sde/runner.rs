@@ -54,13 +54,19 @@ impl Simulation {
         bridge: bool,
     ) -> Result<Self, SdeError> {
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(SdeError::Time(format!("dt must be finite and > 0, got {dt}")));
+            return Err(SdeError::Time(format!(
+                "dt must be finite and > 0, got {dt}"
+            )));
         }
         if !(horizon > dt && horizon.is_finite()) {
-            return Err(SdeError::Time(format!("horizon must be finite and > dt = {dt}, got {horizon}")));
+            return Err(SdeError::Time(format!(
+                "horizon must be finite and > dt = {dt}, got {horizon}"
+            )));
         }
         if !start.is_finite() {
-            return Err(SdeError::Event(format!("start must be finite, got {start}")));
+            return Err(SdeError::Event(format!(
+                "start must be finite, got {start}"
+            )));
         }
         let increment = noise.increment(dt)?;
         scheme.check(&landscape, dt)?;
@@ -122,14 +128,28 @@ impl Simulation {
             return (y, Some(Outcome::NonFinite { time: t }));
         }
         if self.event.hit(y) {
-            return (y, Some(Outcome::Exited { time: t, side: self.event.side(x, y), from: x }));
+            return (
+                y,
+                Some(Outcome::Exited {
+                    time: t,
+                    side: self.event.side(x, y),
+                    from: x,
+                }),
+            );
         }
-        if self.bridge {
-            if let Some((b, side)) = self.event.bridge_boundary(x, y) {
-                let e = 2.0 * (b - x) * (b - y) / self.bridge_var;
-                if e < BRIDGE_CUTOFF && rng.random::<f64>() < (-e).exp() {
-                    return (y, Some(Outcome::Exited { time: t, side, from: x }));
-                }
+        if self.bridge
+            && let Some((b, side)) = self.event.bridge_boundary(x, y)
+        {
+            let e = 2.0 * (b - x) * (b - y) / self.bridge_var;
+            if e < BRIDGE_CUTOFF && rng.random::<f64>() < (-e).exp() {
+                return (
+                    y,
+                    Some(Outcome::Exited {
+                        time: t,
+                        side,
+                        from: x,
+                    }),
+                );
             }
         }
         if n + 1 >= self.max_steps {
@@ -139,7 +159,12 @@ impl Simulation {
     }
 
     /// Simulates one path from start to its outcome, recording every `every`-th state into `rec`.
-    pub fn simulate_path(&self, seed: u64, path: u64, mut rec: Option<(&mut Trajectory, u64)>) -> (Outcome, u64) {
+    pub fn simulate_path(
+        &self,
+        seed: u64,
+        path: u64,
+        mut rec: Option<(&mut Trajectory, u64)>,
+    ) -> (Outcome, u64) {
         let mut r = rng::stream(seed, path);
         let mut x = self.start;
         let mut n = 0u64;
@@ -149,10 +174,10 @@ impl Simulation {
         loop {
             let (y, out) = self.advance(x, n, &mut r);
             n += 1;
-            if let Some((t, every)) = rec.as_mut() {
-                if n % *every == 0 || out.is_some() {
-                    t.points.push((n as f64 * self.dt, y));
-                }
+            if let Some((t, every)) = rec.as_mut()
+                && (n.is_multiple_of(*every) || out.is_some())
+            {
+                t.points.push((n as f64 * self.dt, y));
             }
             x = y;
             if let Some(o) = out {
@@ -181,16 +206,36 @@ impl Simulation {
         let outcomes = parts.into_iter().flat_map(|p| p.0).collect();
         let trajectories = (0..cfg.record.min(cfg.paths))
             .map(|i| {
-                let mut t = Trajectory { path: cfg.first_path + i, points: Vec::new() };
-                self.simulate_path(cfg.seed, cfg.first_path + i, Some((&mut t, cfg.record_every.max(1))));
+                let mut t = Trajectory {
+                    path: cfg.first_path + i,
+                    points: Vec::new(),
+                };
+                self.simulate_path(
+                    cfg.seed,
+                    cfg.first_path + i,
+                    Some((&mut t, cfg.record_every.max(1))),
+                );
                 t
             })
             .collect();
-        RunResult { outcomes, steps, interrupted: stop.load(Ordering::Relaxed), trajectories }
+        RunResult {
+            outcomes,
+            steps,
+            interrupted: stop.load(Ordering::Relaxed),
+            trajectories,
+        }
     }
 
     /// The lane kernel over paths [lo, hi): structure of arrays, a finished lane takes the next path.
-    fn run_lanes(&self, seed: u64, lo: u64, hi: u64, width: usize, done: &AtomicU64, stop: &AtomicBool) -> (Vec<Outcome>, u64) {
+    fn run_lanes(
+        &self,
+        seed: u64,
+        lo: u64,
+        hi: u64,
+        width: usize,
+        done: &AtomicU64,
+        stop: &AtomicBool,
+    ) -> (Vec<Outcome>, u64) {
         let total = (hi - lo) as usize;
         let mut out: Vec<Option<Outcome>> = vec![None; total];
         let mut x = vec![self.start; width];
@@ -240,7 +285,9 @@ impl Simulation {
                     for l in 0..width {
                         if path[l] != u64::MAX {
                             steps += n[l];
-                            out[(path[l] - lo) as usize] = Some(Outcome::Censored { time: n[l] as f64 * self.dt });
+                            out[(path[l] - lo) as usize] = Some(Outcome::Censored {
+                                time: n[l] as f64 * self.dt,
+                            });
                         }
                     }
                     break;
@@ -248,7 +295,10 @@ impl Simulation {
             }
         }
         // Paths never started (interrupted run) are censored at time 0: counted, never dropped.
-        let outcomes = out.into_iter().map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 })).collect();
+        let outcomes = out
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
+            .collect();
         (outcomes, steps)
     }
 }
@@ -273,7 +323,14 @@ pub struct RunConfig {
 impl RunConfig {
     /// `paths` paths from index 0 with seed `seed`, lane width 8, nothing recorded.
     pub fn new(paths: u64, seed: u64) -> Self {
-        RunConfig { paths, seed, first_path: 0, lane_width: 8, record: 0, record_every: 1 }
+        RunConfig {
+            paths,
+            seed,
+            first_path: 0,
+            lane_width: 8,
+            record: 0,
+            record_every: 1,
+        }
     }
 }
 

@@ -46,10 +46,12 @@ impl Scheme {
                 "scheme \"split\" needs an exact drift flow, which the {} landscape does not have; use \"implicit\" or \"tamed\"",
                 u.kind()
             ))),
-            Scheme::Implicit if dt * (-u.min_curvature()).max(0.0) >= 1.0 => Err(SdeError::Scheme(format!(
-                "scheme \"implicit\" needs dt·max(−U″) < 1 for a unique solution, got dt = {dt} with max(−U″) = {}",
-                -u.min_curvature()
-            ))),
+            Scheme::Implicit if dt * (-u.min_curvature()).max(0.0) >= 1.0 => {
+                Err(SdeError::Scheme(format!(
+                    "scheme \"implicit\" needs dt·max(−U″) < 1 for a unique solution, got dt = {dt} with max(−U″) = {}",
+                    -u.min_curvature()
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -105,8 +107,14 @@ fn solve_implicit(u: &Landscape, z: f64, dt: f64) -> f64 {
             hi = y;
         }
         let newton = y - gy / (1.0 + dt * u.hess(y));
-        let next = if newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
-        if (next - y).abs() <= 2.0 * f64::EPSILON * y.abs() || hi - lo <= 2.0 * f64::EPSILON * y.abs() {
+        let next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
+        if (next - y).abs() <= 2.0 * f64::EPSILON * y.abs()
+            || hi - lo <= 2.0 * f64::EPSILON * y.abs()
+        {
             return next;
         }
         y = next;
@@ -135,7 +143,12 @@ mod tests {
     #[test]
     fn schemes_agree_for_small_steps_and_split_needs_a_flow() {
         let u = Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap());
-        for s in [Scheme::Euler, Scheme::Tamed, Scheme::Implicit, Scheme::Split] {
+        for s in [
+            Scheme::Euler,
+            Scheme::Tamed,
+            Scheme::Implicit,
+            Scheme::Split,
+        ] {
             let y = s.step(&u, 0.3, 1e-6, 0.0);
             assert!((y - (0.3 - u.grad(0.3) * 1e-6)).abs() < 1e-11, "{s:?}");
         }

@@ -28,7 +28,12 @@ impl ExitSample {
     /// times, and the number of non-finite paths (counted, excluded from the time statistics).
     pub fn new(exited: Vec<f64>, high: Vec<bool>, censored: Vec<f64>, non_finite: usize) -> Self {
         debug_assert_eq!(exited.len(), high.len());
-        ExitSample { exited, high, censored, non_finite }
+        ExitSample {
+            exited,
+            high,
+            censored,
+            non_finite,
+        }
     }
 
     /// Paths in total (exited + censored + non-finite).
@@ -55,7 +60,10 @@ impl ExitSample {
     /// Plain mean with standard error s/√n; refuses censored samples (the exited-only mean is biased).
     pub fn mean(&self) -> Result<Estimate, StatsError> {
         if !self.censored.is_empty() {
-            return Err(StatsError::Censored { censored: self.censored.len(), total: self.paths() });
+            return Err(StatsError::Censored {
+                censored: self.censored.len(),
+                total: self.paths(),
+            });
         }
         let n = self.exited.len();
         if n < 2 {
@@ -63,7 +71,10 @@ impl ExitSample {
         }
         let m = self.exited.iter().sum::<f64>() / n as f64;
         let var = self.exited.iter().map(|t| (t - m).powi(2)).sum::<f64>() / (n - 1) as f64;
-        Ok(Estimate { value: m, std_err: (var / n as f64).sqrt() })
+        Ok(Estimate {
+            value: m,
+            std_err: (var / n as f64).sqrt(),
+        })
     }
 
     /// Exponential-rate MLE under right censoring: `λ̂ = d / (Σ tᵢ + Σ cⱼ)` (d exits at tᵢ, censoring
@@ -72,13 +83,21 @@ impl ExitSample {
     pub fn exponential_mean(&self) -> Result<(Estimate, (f64, f64)), StatsError> {
         let d = self.exited.len();
         if d == 0 {
-            return Err(StatsError::NoExits { total: self.paths() });
+            return Err(StatsError::NoExits {
+                total: self.paths(),
+            });
         }
         let exposure: f64 = self.exited.iter().sum::<f64>() + self.censored.iter().sum::<f64>();
         let mean = exposure / d as f64;
         let se = mean / (d as f64).sqrt();
         let half = Z95 / (d as f64).sqrt();
-        Ok((Estimate { value: mean, std_err: se }, (mean * (-half).exp(), mean * half.exp())))
+        Ok((
+            Estimate {
+                value: mean,
+                std_err: se,
+            },
+            (mean * (-half).exp(), mean * half.exp()),
+        ))
     }
 
     /// The mean as it should be reported: the plain mean if nothing is censored, otherwise the
@@ -86,7 +105,9 @@ impl ExitSample {
     pub fn best_mean(&self) -> Result<(Estimate, &'static str), StatsError> {
         match self.mean() {
             Ok(m) => Ok((m, "sample")),
-            Err(StatsError::Censored { .. }) => self.exponential_mean().map(|(m, _)| (m, "exponential-mle")),
+            Err(StatsError::Censored { .. }) => {
+                self.exponential_mean().map(|(m, _)| (m, "exponential-mle"))
+            }
             Err(e) => Err(e),
         }
     }
@@ -94,7 +115,12 @@ impl ExitSample {
     /// Kaplan–Meier quantile: the smallest exit time t with Ŝ(t) ≤ 1 − p; `None` if the survival curve
     /// does not fall that far before the censoring times.
     pub fn km_quantile(&self, p: f64) -> Option<f64> {
-        let mut ev: Vec<(f64, bool)> = self.exited.iter().map(|&t| (t, true)).chain(self.censored.iter().map(|&t| (t, false))).collect();
+        let mut ev: Vec<(f64, bool)> = self
+            .exited
+            .iter()
+            .map(|&t| (t, true))
+            .chain(self.censored.iter().map(|&t| (t, false)))
+            .collect();
         // Exits at a tied time come before censorings at that time (KM convention).
         ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
         let mut at_risk = ev.len() as f64;
@@ -105,7 +131,11 @@ impl ExitSample {
             let t = ev[i].0;
             let (mut d, mut c) = (0.0, 0.0);
             while i < ev.len() && ev[i].0 == t {
-                if ev[i].1 { d += 1.0 } else { c += 1.0 }
+                if ev[i].1 {
+                    d += 1.0
+                } else {
+                    c += 1.0
+                }
                 i += 1;
             }
             if d > 0.0 {
@@ -139,7 +169,8 @@ impl ExitSample {
         let n = z.len() as f64;
         Ok(z.iter().enumerate().fold(0.0f64, |d, (i, &x)| {
             let f = 1.0 - (-x).exp();
-            d.max((f - i as f64 / n).abs()).max(((i + 1) as f64 / n - f).abs())
+            d.max((f - i as f64 / n).abs())
+                .max(((i + 1) as f64 / n - f).abs())
         }))
     }
 
@@ -150,6 +181,9 @@ impl ExitSample {
             return None;
         }
         let p = self.high.iter().filter(|&&h| h).count() as f64 / n as f64;
-        Some(Estimate { value: p, std_err: (p * (1.0 - p) / n as f64).sqrt() })
+        Some(Estimate {
+            value: p,
+            std_err: (p * (1.0 - p) / n as f64).sqrt(),
+        })
     }
 }

@@ -51,7 +51,9 @@ pub enum StatsError {
     #[error("Hill's fraction must be in (0, 1), got {0}")]
     HillFraction(f64),
     /// A plain mean was asked of a censored sample.
-    #[error("{censored} of {total} paths are censored: the plain mean would be biased; use the exponential MLE")]
+    #[error(
+        "{censored} of {total} paths are censored: the plain mean would be biased; use the exponential MLE"
+    )]
     Censored {
         /// Censored paths.
         censored: usize,

@@ -18,7 +18,13 @@ use crate::numeric::integrate;
 const TOL: f64 = 1e-12;
 
 /// The point beyond which e^{−2(U − U_ref)/σ²} < e^{−60}, walking from `x` in direction `dir`.
-fn truncation(u: &impl Potential, x: f64, dir: f64, u_ref: f64, s2: f64) -> Result<f64, TheoryError> {
+fn truncation(
+    u: &impl Potential,
+    x: f64,
+    dir: f64,
+    u_ref: f64,
+    s2: f64,
+) -> Result<f64, TheoryError> {
     let mut step = 0.5;
     let mut z = x;
     for _ in 0..200 {
@@ -28,14 +34,24 @@ fn truncation(u: &impl Potential, x: f64, dir: f64, u_ref: f64, s2: f64) -> Resu
         }
         step *= 1.5;
     }
-    Err(TheoryError::Domain(format!("the landscape is not confining towards {z}: no reflecting end at infinity")))
+    Err(TheoryError::Domain(format!(
+        "the landscape is not confining towards {z}: no reflecting end at infinity"
+    )))
 }
 
 /// min and max of U over [a, b] (grid of 4001 points plus the critical points inside).
 fn range_of(u: &impl Potential, a: f64, b: f64) -> (f64, f64) {
     let cp = u.critical_points();
-    let pts = (0..=4000).map(|i| a + (b - a) * i as f64 / 4000.0).chain(cp.minima.into_iter().chain(cp.saddles).filter(|&c| a <= c && c <= b));
-    pts.map(|y| u.value(y)).fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    let pts = (0..=4000).map(|i| a + (b - a) * i as f64 / 4000.0).chain(
+        cp.minima
+            .into_iter()
+            .chain(cp.saddles)
+            .filter(|&c| a <= c && c <= b),
+    );
+    pts.map(|y| u.value(y))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        })
 }
 
 fn finish(factor_exp: f64, value: f64) -> Result<f64, TheoryError> {
@@ -53,16 +69,25 @@ fn check_sigma(sigma: f64) -> Result<f64, TheoryError> {
     if sigma > 0.0 && sigma.is_finite() {
         Ok(sigma * sigma)
     } else {
-        Err(TheoryError::Domain(format!("sigma must be finite and > 0, got {sigma}")))
+        Err(TheoryError::Domain(format!(
+            "sigma must be finite and > 0, got {sigma}"
+        )))
     }
 }
 
 /// Exact mean time for `dX = −U′dt + σ dW` started at x to first reach b (reflecting at the far
 /// infinity; U must be confining there).
-pub fn mean_first_passage(u: &impl Potential, x: f64, b: f64, sigma: f64) -> Result<f64, TheoryError> {
+pub fn mean_first_passage(
+    u: &impl Potential,
+    x: f64,
+    b: f64,
+    sigma: f64,
+) -> Result<f64, TheoryError> {
     check_sigma(sigma)?;
     if !(x.is_finite() && b.is_finite()) {
-        return Err(TheoryError::Domain(format!("start and target must be finite, got {x} and {b}")));
+        return Err(TheoryError::Domain(format!(
+            "start and target must be finite, got {x} and {b}"
+        )));
     }
     if x == b {
         return Ok(0.0);
@@ -76,13 +101,23 @@ pub fn mean_first_passage(u: &impl Potential, x: f64, b: f64, sigma: f64) -> Res
 
 /// Exact mean exit time from (lo, hi) started at x; an infinite end is a natural reflecting end
 /// (U confining there), a finite end is absorbing.
-pub fn mean_first_passage_interval(u: &impl Potential, x: f64, lo: f64, hi: f64, sigma: f64) -> Result<f64, TheoryError> {
+pub fn mean_first_passage_interval(
+    u: &impl Potential,
+    x: f64,
+    lo: f64,
+    hi: f64,
+    sigma: f64,
+) -> Result<f64, TheoryError> {
     let s2 = check_sigma(sigma)?;
     if !(lo < x && x < hi) || x.is_infinite() {
-        return Err(TheoryError::Domain(format!("start {x} must lie inside ({lo}, {hi})")));
+        return Err(TheoryError::Domain(format!(
+            "start {x} must lie inside ({lo}, {hi})"
+        )));
     }
     match (lo.is_finite(), hi.is_finite()) {
-        (false, false) => Err(TheoryError::Domain("at least one end of the interval must be finite (absorbing)".into())),
+        (false, false) => Err(TheoryError::Domain(
+            "at least one end of the interval must be finite (absorbing)".into(),
+        )),
         (false, true) => one_sided(u, x, hi, s2, 1.0),
         (true, false) => one_sided(u, x, lo, s2, -1.0),
         (true, true) => two_sided(u, x, lo, hi, s2),
@@ -95,8 +130,18 @@ fn one_sided(u: &impl Potential, x: f64, b: f64, s2: f64, dir: f64) -> Result<f6
     // below b, so U_ref is the minimum of U between the truncation point and b.
     let (lo_x, hi_x) = if dir > 0.0 { (x, b) } else { (b, x) };
     let (u_min_local, u_top) = range_of(u, lo_x, hi_x);
-    let far0 = truncation(u, if dir > 0.0 { lo_x } else { hi_x }, -dir, u_min_local, s2)?;
-    let (u_ref, _) = if dir > 0.0 { range_of(u, far0, b) } else { range_of(u, b, far0) };
+    let far0 = truncation(
+        u,
+        if dir > 0.0 { lo_x } else { hi_x },
+        -dir,
+        u_min_local,
+        s2,
+    )?;
+    let (u_ref, _) = if dir > 0.0 {
+        range_of(u, far0, b)
+    } else {
+        range_of(u, b, far0)
+    };
     let far = truncation(u, if dir > 0.0 { lo_x } else { hi_x }, -dir, u_ref, s2)?;
     let inv = |z: f64| (-2.0 * (u.value(z) - u_ref) / s2).exp();
     let inner = |y: f64| {

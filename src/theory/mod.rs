@@ -41,7 +41,11 @@ pub enum TheoryError {
 }
 
 fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), TheoryError> {
-    if cond { Ok(()) } else { Err(TheoryError::Domain(msg())) }
+    if cond {
+        Ok(())
+    } else {
+        Err(TheoryError::Domain(msg()))
+    }
 }
 
 /// Eyring–Kramers mean transition time for `dX = −U′(X)dt + σ dW` from minimum m over saddle s:
@@ -50,15 +54,24 @@ fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), TheoryError> {
 ///
 /// Known value: U = x⁴/4 − x²/2, σ² = 0.2: 2π/√2·e^{2.5} = 54.1254.
 pub fn kramers_time(u: &impl Potential, m: f64, s: f64, sigma: f64) -> Result<f64, TheoryError> {
-    check(sigma > 0.0 && sigma.is_finite(), || format!("sigma must be finite and > 0, got {sigma}"))?;
+    check(sigma > 0.0 && sigma.is_finite(), || {
+        format!("sigma must be finite and > 0, got {sigma}")
+    })?;
     let (hm, hs) = (u.hess(m), u.hess(s));
-    check(hm > 0.0 && hs < 0.0, || format!("Kramers needs U″(m) > 0 and U″(s) < 0, got {hm} and {hs}"))?;
-    Ok(2.0 * PI / (hm * hs.abs()).sqrt() * (2.0 * (u.value(s) - u.value(m)) / (sigma * sigma)).exp())
+    check(hm > 0.0 && hs < 0.0, || {
+        format!("Kramers needs U″(m) > 0 and U″(s) < 0, got {hm} and {hs}")
+    })?;
+    Ok(2.0 * PI / (hm * hs.abs()).sqrt()
+        * (2.0 * (u.value(s) - u.value(m)) / (sigma * sigma)).exp())
 }
 
 fn check_levy(alpha: f64, eps: f64) -> Result<(), TheoryError> {
-    check(alpha > 0.0 && alpha < 2.0, || format!("alpha must be in (0, 2) for the Lévy asymptotics, got {alpha}"))?;
-    check(eps > 0.0 && eps.is_finite(), || format!("epsilon must be finite and > 0, got {eps}"))
+    check(alpha > 0.0 && alpha < 2.0, || {
+        format!("alpha must be in (0, 2) for the Lévy asymptotics, got {alpha}")
+    })?;
+    check(eps > 0.0 && eps.is_finite(), || {
+        format!("epsilon must be finite and > 0, got {eps}")
+    })
 }
 
 /// Imkeller–Pavlyukevich mean exit time of `dX = −U′dt + ε dL^α` (symmetric L) from (m − b, m + a),
@@ -66,7 +79,9 @@ fn check_levy(alpha: f64, eps: f64) -> Result<(), TheoryError> {
 /// not the barrier height). An infinite a or b contributes nothing.
 pub fn levy_exit_time(alpha: f64, eps: f64, a: f64, b: f64) -> Result<f64, TheoryError> {
     check_levy(alpha, eps)?;
-    check(a > 0.0 && b > 0.0, || format!("distances to the boundaries must be > 0, got a = {a}, b = {b}"))?;
+    check(a > 0.0 && b > 0.0, || {
+        format!("distances to the boundaries must be > 0, got a = {a}, b = {b}")
+    })?;
     let rate = a.powf(-alpha) + b.powf(-alpha);
     check(rate > 0.0, || "at least one boundary must be finite".into())?;
     Ok(alpha / (c_alpha(alpha) * eps.powf(alpha) * rate))
@@ -91,18 +106,35 @@ pub fn levy_transition_time(alpha: f64, eps: f64, distance: f64) -> Result<f64, 
 /// `(r² − x²)^{α/2} / (ε^α Γ(1 + α))`; at α = 2 it is the Brownian `(r² − |x|²)/(2dε²)` (L = √2 W).
 ///
 /// Known value: α = 1.5, ε = 0.1, r = 1, x = 0, d = 1: 23.788.
-pub fn getoor_exit_time(alpha: f64, eps: f64, r: f64, x: f64, dim: usize) -> Result<f64, TheoryError> {
-    check(alpha > 0.0 && alpha <= 2.0, || format!("alpha must be in (0, 2], got {alpha}"))?;
-    check(eps > 0.0 && eps.is_finite(), || format!("epsilon must be finite and > 0, got {eps}"))?;
-    check(x.abs() < r && dim >= 1, || format!("need |x| < r and d >= 1, got |x| = {x}, r = {r}, d = {dim}"))?;
+pub fn getoor_exit_time(
+    alpha: f64,
+    eps: f64,
+    r: f64,
+    x: f64,
+    dim: usize,
+) -> Result<f64, TheoryError> {
+    check(alpha > 0.0 && alpha <= 2.0, || {
+        format!("alpha must be in (0, 2], got {alpha}")
+    })?;
+    check(eps > 0.0 && eps.is_finite(), || {
+        format!("epsilon must be finite and > 0, got {eps}")
+    })?;
+    check(x.abs() < r && dim >= 1, || {
+        format!("need |x| < r and d >= 1, got |x| = {x}, r = {r}, d = {dim}")
+    })?;
     let d = dim as f64;
     Ok((r * r - x * x).powf(alpha / 2.0) * gamma(d / 2.0)
-        / (eps.powf(alpha) * 2f64.powf(alpha) * gamma(1.0 + alpha / 2.0) * gamma((d + alpha) / 2.0)))
+        / (eps.powf(alpha)
+            * 2f64.powf(alpha)
+            * gamma(1.0 + alpha / 2.0)
+            * gamma((d + alpha) / 2.0)))
 }
 
 /// Brownian `σ dW` in ℝᵈ, U ≡ 0: exact mean exit time from the ball, `(r² − |x|²)/(d σ²)`.
 pub fn brownian_ball_exit_time(sigma: f64, r: f64, x: f64, dim: usize) -> Result<f64, TheoryError> {
-    check(sigma > 0.0 && x.abs() < r && dim >= 1, || format!("need σ > 0, |x| < r, d >= 1; got σ = {sigma}, |x| = {x}, r = {r}"))?;
+    check(sigma > 0.0 && x.abs() < r && dim >= 1, || {
+        format!("need σ > 0, |x| < r, d >= 1; got σ = {sigma}, |x| = {x}, r = {r}")
+    })?;
     Ok((r * r - x * x) / (dim as f64 * sigma * sigma))
 }
 
@@ -122,25 +154,46 @@ pub struct MarkovChain {
 /// Rates `q_ij = ε^α (c_α/α)·| |s_{j−1} − m_i|^{−α} − |s_j − m_i|^{−α} |` (basin j = (s_{j−1}, s_j),
 /// s_{−1} = −∞, s_K = +∞): the Lévy measure of the jumps from m_i that land in basin j. In this limit
 /// the rates ignore the well depths: only the geometry counts.
-pub fn levy_markov_chain(alpha: f64, eps: f64, cp: &CriticalPoints) -> Result<MarkovChain, TheoryError> {
+pub fn levy_markov_chain(
+    alpha: f64,
+    eps: f64,
+    cp: &CriticalPoints,
+) -> Result<MarkovChain, TheoryError> {
     check_levy(alpha, eps)?;
     let k = cp.minima.len();
-    check(k >= 2 && cp.saddles.len() == k - 1, || format!("need K >= 2 minima separated by K − 1 saddles, got {} and {}", k, cp.saddles.len()))?;
-    let tail = |d: f64| if d.is_infinite() { 0.0 } else { d.abs().powf(-alpha) };
+    check(k >= 2 && cp.saddles.len() == k - 1, || {
+        format!(
+            "need K >= 2 minima separated by K − 1 saddles, got {} and {}",
+            k,
+            cp.saddles.len()
+        )
+    })?;
+    let tail = |d: f64| {
+        if d.is_infinite() {
+            0.0
+        } else {
+            d.abs().powf(-alpha)
+        }
+    };
     let pref = eps.powf(alpha) * c_alpha(alpha) / alpha;
     let mut q = vec![vec![0.0; k]; k];
-    for i in 0..k {
-        for j in 0..k {
+    for (i, row) in q.iter_mut().enumerate() {
+        for (j, qij) in row.iter_mut().enumerate() {
             if i != j {
                 let (a, b) = cp.basin(j);
-                q[i][j] = pref * (tail(a - cp.minima[i]) - tail(b - cp.minima[i])).abs();
+                *qij = pref * (tail(a - cp.minima[i]) - tail(b - cp.minima[i])).abs();
             }
         }
-        q[i][i] = -q[i].iter().sum::<f64>();
+        row[i] = -row.iter().sum::<f64>();
     }
     let residence = (0..k).map(|i| -1.0 / q[i][i]).collect();
     let stationary = stationary_law(&q);
-    Ok(MarkovChain { minima: cp.minima.clone(), rates: q, stationary, residence })
+    Ok(MarkovChain {
+        minima: cp.minima.clone(),
+        rates: q,
+        stationary,
+        residence,
+    })
 }
 
 /// Solves πQ = 0, Σπ = 1 by Gaussian elimination with partial pivoting (Qᵀπ = 0 with the last
@@ -152,16 +205,19 @@ fn stationary_law(q: &[Vec<f64>]) -> Vec<f64> {
     a[k - 1] = vec![1.0; k];
     rhs[k - 1] = 1.0;
     for col in 0..k {
-        let piv = (col..k).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs())).unwrap_or(col);
+        let piv = (col..k)
+            .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
+            .unwrap_or(col);
         a.swap(col, piv);
         rhs.swap(col, piv);
-        for r in 0..k {
-            if r != col && a[col][col] != 0.0 {
-                let f = a[r][col] / a[col][col];
-                for c in col..k {
-                    a[r][c] -= f * a[col][c];
+        let (pivot_row, pivot_rhs) = (a[col].clone(), rhs[col]);
+        for (r, (row, b)) in a.iter_mut().zip(rhs.iter_mut()).enumerate() {
+            if r != col && pivot_row[col] != 0.0 {
+                let f = row[col] / pivot_row[col];
+                for (v, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *v -= f * p;
                 }
-                rhs[r] -= f * rhs[col];
+                *b -= f * pivot_rhs;
             }
         }
     }
@@ -182,7 +238,9 @@ mod tests {
         let s = 0.2f64.sqrt();
         // Kramers: 2π/√2·e^{2.5} (closed form).
         let k = kramers_time(&dw(), -1.0, 0.0, s).unwrap();
-        assert!((k - 2.0 * PI / 2f64.sqrt() * 2.5f64.exp()).abs() < 1e-10 && (k - 54.1254).abs() < 1e-4);
+        assert!(
+            (k - 2.0 * PI / 2f64.sqrt() * 2.5f64.exp()).abs() < 1e-10 && (k - 54.1254).abs() < 1e-4
+        );
         // Exact MFPT (DESIGN.md §2): T(−1 → +1) = 66.2686, T(−1 → 0) = 30.8213.
         let t1 = mean_first_passage(&dw(), -1.0, 1.0, s).unwrap();
         let t0 = mean_first_passage(&dw(), -1.0, 0.0, s).unwrap();
@@ -216,14 +274,22 @@ mod tests {
         let mut last = f64::INFINITY;
         for s2 in [0.2, 0.1, 0.05, 0.025] {
             let s = f64::sqrt(s2);
-            let r = mean_first_passage(&dw(), -1.0, 1.0, s).unwrap() / kramers_time(&dw(), -1.0, 0.0, s).unwrap();
+            let r = mean_first_passage(&dw(), -1.0, 1.0, s).unwrap()
+                / kramers_time(&dw(), -1.0, 0.0, s).unwrap();
             assert!((r - 1.0).abs() < last, "σ² = {s2}: ratio {r}");
             last = (r - 1.0).abs();
         }
         assert!(last < 0.05);
         // Extreme barrier: no overflow until the result itself leaves the f64 range.
-        assert!(mean_first_passage(&dw(), -1.0, 0.0, 0.03).unwrap().is_finite());
-        assert!(matches!(mean_first_passage(&dw(), -1.0, 0.0, 0.01), Err(TheoryError::Overflow(_))));
+        assert!(
+            mean_first_passage(&dw(), -1.0, 0.0, 0.03)
+                .unwrap()
+                .is_finite()
+        );
+        assert!(matches!(
+            mean_first_passage(&dw(), -1.0, 0.0, 0.01),
+            Err(TheoryError::Overflow(_))
+        ));
     }
 
     #[test]
