@@ -97,6 +97,48 @@ fn results_do_not_depend_on_threads_or_lane_width() {
             .any(|o| matches!(o, Outcome::Censored { time } if *time == 50.0))
     );
     assert_eq!(reference.outcomes.len(), 700);
+    // Recorded trajectories replay the same paths: start at x0, end at the outcome's time.
+    let rec = run_cfg(
+        &sim,
+        &RunConfig {
+            record: 3,
+            record_every: 10,
+            ..RunConfig::new(700, 9)
+        },
+    );
+    for t in &rec.trajectories {
+        assert_eq!(t.points[0], (0.0, -1.0));
+        let end = t.points.last().unwrap().0;
+        assert!((end - reference.outcomes[t.path as usize].time()).abs() < 1e-9);
+    }
+}
+
+/// `reach`: come within δ = 0.05 of the other minimum. For Brownian noise the window is first entered
+/// through its lower edge, so E τ = exact T(−1 → 0.95) (bridge on; 4 SE).
+#[test]
+fn brownian_reach_matches_exact_mfpt_to_the_window_edge() {
+    let sigma = 0.2f64.sqrt();
+    let sim = Simulation::new(
+        dw(),
+        Noise::Brownian { sigma },
+        Scheme::Euler,
+        0.01,
+        1e5,
+        -1.0,
+        Event::Window { lo: 0.95, hi: 1.05 },
+        true,
+    )
+    .unwrap();
+    let e = run(&sim, 10_000, 15).0;
+    let m = e.mean().unwrap();
+    let exact = theory::mean_first_passage(&dw(), -1.0, 0.95, sigma).unwrap();
+    assert!(
+        (m.value - exact).abs() < 4.0 * m.std_err,
+        "{} ± {} vs {exact}",
+        m.value,
+        m.std_err
+    );
+    assert_eq!(e.high_fraction().unwrap().value, 0.0, "entered from below");
 }
 
 /// Saddle crossing, σ² = 0.2: exact T(−1 → 0) = 30.8213 (DESIGN.md §2). With the bridge test the

@@ -96,6 +96,16 @@ impl Event {
         }
     }
 
+    /// Whether a step from `prev` to `x` passed over a window without landing in it. A continuous
+    /// (Brownian) path must have crossed the window, so it counts as a hit; a jump may skip it.
+    #[inline]
+    pub fn passed_over(&self, prev: f64, x: f64) -> bool {
+        match *self {
+            Event::Window { lo, hi } => (prev < lo && x > hi) || (prev > hi && x < lo),
+            Event::Boundaries { .. } => false,
+        }
+    }
+
     /// The side by which a path moving from `prev` to `x` triggered the event.
     #[inline]
     pub fn side(&self, prev: f64, x: f64) -> Side {

@@ -35,6 +35,7 @@ pub struct Simulation {
     event: Event,
     bridge: bool,
     bridge_var: f64, // σ_B²·dt
+    continuous: bool,
 }
 
 impl Simulation {
@@ -85,6 +86,7 @@ impl Simulation {
             event,
             bridge: bridge && sb > 0.0,
             bridge_var: sb * sb * dt,
+            continuous: matches!(noise, Noise::Brownian { .. }),
         })
     }
 
@@ -127,7 +129,7 @@ impl Simulation {
         if !y.is_finite() {
             return (y, Some(Outcome::NonFinite { time: t }));
         }
-        if self.event.hit(y) {
+        if self.event.hit(y) || (self.continuous && self.event.passed_over(x, y)) {
             return (
                 y,
                 Some(Outcome::Exited {
