@@ -26,11 +26,13 @@
 
 pub mod cli;
 pub mod error;
+pub mod figures;
 pub mod io;
 pub mod landscape;
 pub mod noise;
 pub mod numeric;
 pub mod rng;
+pub mod scenario;
 pub mod sde;
 pub mod stats;
 pub mod theory;

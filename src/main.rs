@@ -9,7 +9,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("levylab: {err:#}");
-            ExitCode::from(2)
+            // An interrupted run saved its results; 130 = 128 + SIGINT, as shells report Ctrl-C.
+            if err.is::<levylab::cli::Interrupted>() {
+                ExitCode::from(130)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

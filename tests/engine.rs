@@ -486,7 +486,10 @@ fn ball_exits_match_exact_formulas() {
         1e3,
     )
     .unwrap();
-    let e = exit_sample(&b.run(4000, 11).0);
+    let e = exit_sample(
+        &b.run(4000, 11, &AtomicU64::new(0), &AtomicBool::new(false))
+            .0,
+    );
     let m = e.mean().unwrap();
     let exact = theory::brownian_ball_exit_time(0.5, 1.0, 0.3, 3).unwrap();
     assert!(
@@ -510,7 +513,10 @@ fn ball_exits_match_exact_formulas() {
             1e4,
         )
         .unwrap();
-        let e = exit_sample(&s.run(8000, 12).0);
+        let e = exit_sample(
+            &s.run(8000, 12, &AtomicU64::new(0), &AtomicBool::new(false))
+                .0,
+        );
         let m = e.mean().unwrap();
         let exact = theory::getoor_exit_time(alpha, 0.1, 1.0, 0.5, dim).unwrap();
         assert!(

@@ -1,11 +1,13 @@
 //! The `levylab` command line: argument types, subcommands, and the only code that prints.
 
 mod estimate;
+mod run;
 mod sample;
 
 use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
+pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
 pub use sample::{SampleArgs, draw};
 
 /// levylab: Gaussian vs α-stable noise — exit times of Lévy-driven SDEs and the tail index of SGD
@@ -21,6 +23,12 @@ pub struct Args {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a scenario file: simulate every point, compare with theory, write results.
+    Run(RunArgs),
+    /// Check scenario files without running them (exit 0 only if all are valid).
+    Validate(ValidateArgs),
+    /// Print a scenario's theory predictions without simulating.
+    Theory(TheoryArgs),
     /// Draw samples of an α-stable law S_α(σ, β, μ).
     Sample(SampleArgs),
     /// Estimate the tail index α of samples in a file (text, CSV column or .npy).
@@ -30,6 +38,9 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => run::validate(a),
+        Command::Theory(a) => run::theory(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),
     }

@@ -162,15 +162,34 @@ impl Noise {
         })
     }
 
-    /// The Brownian amplitude (σ, or εσ_B for mixed noise; 0 for pure stable noise), used by the
-    /// Brownian-bridge crossing correction.
+    /// The Brownian amplitude (σ; εσ_B for mixed noise; √2·ε for stable noise at α = 2, which is
+    /// Brownian; 0 for stable noise with α < 2), used by the Brownian-bridge crossing correction.
     pub fn brownian_amplitude(&self) -> f64 {
         match *self {
             Noise::Brownian { sigma } => sigma,
+            Noise::Stable {
+                alpha: 2.0,
+                epsilon,
+                ..
+            } => std::f64::consts::SQRT_2 * epsilon,
             Noise::Stable { .. } => 0.0,
+            Noise::Mixed {
+                alpha: 2.0,
+                epsilon,
+                sigma_b,
+                ..
+            } => epsilon * (sigma_b * sigma_b + 2.0).sqrt(),
             Noise::Mixed {
                 epsilon, sigma_b, ..
             } => epsilon * sigma_b,
+        }
+    }
+
+    /// Whether paths are continuous (Brownian, or stable/mixed at α = 2).
+    pub fn is_continuous(&self) -> bool {
+        match *self {
+            Noise::Brownian { .. } => true,
+            Noise::Stable { alpha, .. } | Noise::Mixed { alpha, .. } => alpha == 2.0,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Exit from a ball in d dimensions under a radial landscape (nalgebra vectors).
 
 use std::f64::consts::PI;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use nalgebra::DVector;
 use rand::RngExt;
@@ -181,6 +182,14 @@ impl BallSimulation {
     pub fn noise(&self) -> BallNoise {
         self.noise
     }
+    /// Time step.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+    /// Horizon.
+    pub fn horizon(&self) -> f64 {
+        self.horizon
+    }
     /// The landscape.
     pub fn landscape(&self) -> RadialLandscape {
         self.landscape
@@ -215,6 +224,11 @@ impl BallSimulation {
         let mut dx = DVector::zeros(self.dim);
         let bridge_var = match self.noise {
             BallNoise::Brownian { sigma } => Some(sigma * sigma * self.dt),
+            BallNoise::Isotropic { alpha, epsilon } | BallNoise::Independent { alpha, epsilon }
+                if alpha == 2.0 =>
+            {
+                Some(2.0 * epsilon * epsilon * self.dt)
+            }
             _ => None,
         };
         for n in 0..self.max_steps {
@@ -256,10 +270,24 @@ impl BallSimulation {
     }
 
     /// Runs `paths` paths (indices 0..paths) in parallel; outcomes in path order and total steps.
-    pub fn run(&self, paths: u64, seed: u64) -> (Vec<Outcome>, u64) {
+    /// `done` counts finished paths; once `stop` is set, paths not yet started are censored at time 0.
+    pub fn run(
+        &self,
+        paths: u64,
+        seed: u64,
+        done: &AtomicU64,
+        stop: &AtomicBool,
+    ) -> (Vec<Outcome>, u64) {
         let res: Vec<(Outcome, u64)> = (0..paths)
             .into_par_iter()
-            .map(|p| self.simulate(seed, p))
+            .map(|p| {
+                if stop.load(Ordering::Relaxed) {
+                    return (Outcome::Censored { time: 0.0 }, 0);
+                }
+                let r = self.simulate(seed, p);
+                done.fetch_add(1, Ordering::Relaxed);
+                r
+            })
             .collect();
         let steps = res.iter().map(|r| r.1).sum();
         (res.into_iter().map(|r| r.0).collect(), steps)

@@ -86,7 +86,7 @@ impl Simulation {
             event,
             bridge: bridge && sb > 0.0,
             bridge_var: sb * sb * dt,
-            continuous: matches!(noise, Noise::Brownian { .. }),
+            continuous: noise.is_continuous(),
         })
     }
 
@@ -239,6 +239,10 @@ impl Simulation {
         stop: &AtomicBool,
     ) -> (Vec<Outcome>, u64) {
         let total = (hi - lo) as usize;
+        if stop.load(Ordering::Relaxed) {
+            // Interrupted before this chunk started: its paths are censored at time 0, not dropped.
+            return (vec![Outcome::Censored { time: 0.0 }; total], 0);
+        }
         let mut out: Vec<Option<Outcome>> = vec![None; total];
         let mut x = vec![self.start; width];
         let mut n = vec![0u64; width];

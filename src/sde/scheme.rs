@@ -10,11 +10,15 @@ use crate::landscape::{Landscape, Potential};
 /// euler     X' = X − U′(X)·dt + ΔL
 /// tamed     X' = X − U′(X)·dt / (1 + dt·|U′(X)|) + ΔL         (Hutzenthaler, Jentzen & Kloeden 2012)
 /// implicit  X' solves X' + dt·U′(X') = X + ΔL                   (drift-implicit Euler)
-/// split     X' = φ_dt(X) + ΔL,  φ the exact flow of ẋ = −U′(x)  (Lie splitting)
+/// split     X' = φ_{dt/2}(φ_{dt/2}(X) + ΔL),  φ the exact flow of ẋ = −U′(x)  (Strang splitting)
 /// ```
 /// Explicit Euler with a cubic drift overshoots after a large jump: from x ≪ −1 the step
 /// x − U′(x)·dt lands far on the other side of the saddle, or diverges to ±∞ (then the path ends as
 /// non-finite). The other three are stable for every jump size.
+///
+/// Why Strang and not Lie (φ_dt(X) + ΔL) for `split`: in a well of curvature κ the Lie scheme's
+/// stationary variance is σ²/(2κ)·(1 + κdt + …), which shortens Brownian exit times by about
+/// (2ΔU/σ²)·κdt (measured: −9 % for κ = 8, dt = 0.005, 2ΔU/σ² = 3.1); Strang's error is O(dt²).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scheme {
@@ -24,7 +28,7 @@ pub enum Scheme {
     Implicit,
     /// Tamed Euler.
     Tamed,
-    /// Exact drift flow, then noise.
+    /// Half drift flow, noise, half drift flow (Strang).
     Split,
 }
 
@@ -65,7 +69,11 @@ impl Scheme {
                 let g = u.grad(x);
                 x - g * dt / (1.0 + dt * g.abs()) + dl
             }
-            Scheme::Split => u.drift_flow(x, dt).unwrap_or(f64::NAN) + dl,
+            Scheme::Split => {
+                let h = 0.5 * dt;
+                let mid = u.drift_flow(x, h).unwrap_or(f64::NAN) + dl;
+                u.drift_flow(mid, h).unwrap_or(f64::NAN)
+            }
             Scheme::Implicit => solve_implicit(u, x + dl, dt),
         }
     }

@@ -1,0 +1,611 @@
+//! `levylab run`, `levylab validate` and `levylab theory`.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::figures::{self, Axis, Series};
+use crate::io::write_atomic;
+use crate::scenario::{self, Model, Point, Scenario, predictions};
+use crate::sde::{Outcome, RunConfig, exit_sample};
+
+/// Set by Ctrl-C: running paths are censored where they are, no new point starts.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// A run stopped by Ctrl-C after saving what it finished (exit code 130).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted: {finished} of {total} points saved in {dir} (the last one with unfinished paths censored)"
+)]
+pub struct Interrupted {
+    /// Points written.
+    pub finished: usize,
+    /// Points in the scenario.
+    pub total: usize,
+    /// Output directory.
+    pub dir: String,
+}
+
+/// Arguments of `levylab run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Output directory; results go to DIR/<scenario name>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Paths per point (overrides the file).
+    #[arg(long)]
+    pub paths: Option<u64>,
+    /// Seed (overrides the file).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `levylab validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Arguments of `levylab theory`.
+#[derive(Debug, Args)]
+pub struct TheoryArgs {
+    /// Scenario file.
+    pub scenario: PathBuf,
+}
+
+/// The summary of one point, as written to summary.json.
+#[derive(Debug, Serialize)]
+pub struct PointSummary {
+    /// Variant and swept values.
+    pub label: String,
+    /// Variant label.
+    pub variant: String,
+    /// Swept fields at this point.
+    pub params: BTreeMap<String, f64>,
+    /// The noise as specified.
+    pub noise: BTreeMap<String, serde_json::Value>,
+    /// Time step.
+    pub dt: f64,
+    /// Horizon (censoring time).
+    pub horizon: f64,
+    /// Paths simulated (all of them, whatever their outcome).
+    pub paths: usize,
+    /// Paths whose event happened.
+    pub exited: usize,
+    /// Paths still running at the horizon (or at the interruption).
+    pub censored: usize,
+    /// Paths whose state became NaN or ±∞.
+    pub non_finite: usize,
+    /// Mean exit time (sample mean, or exponential MLE under censoring).
+    pub mean: Option<f64>,
+    /// Its standard error.
+    pub mean_se: Option<f64>,
+    /// "sample" or "exponential-mle".
+    pub mean_estimator: Option<&'static str>,
+    /// Kaplan–Meier median.
+    pub median: Option<f64>,
+    /// Kaplan–Meier quantiles q10, q25, q75, q90.
+    pub quantiles: BTreeMap<String, Option<f64>>,
+    /// Coefficient of variation (uncensored only; Exp(1) has 1).
+    pub cv: Option<f64>,
+    /// KS distance of τ/mean from Exp(1) (uncensored only).
+    pub ks_exponential: Option<f64>,
+    /// Fraction of exits through the upper side.
+    pub exit_right_fraction: Option<f64>,
+    /// Its standard error.
+    pub exit_right_se: Option<f64>,
+    /// Total steps simulated.
+    pub steps: u64,
+    /// Wall time of this point.
+    pub wall_seconds: f64,
+    /// Applicable theory predictions.
+    pub theory: BTreeMap<&'static str, f64>,
+    /// Monte Carlo / theory for each time prediction (exit fraction / probability for `levy_ip_right`).
+    pub ratio: BTreeMap<&'static str, f64>,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    scenario: &'a str,
+    description: &'a str,
+    source: String,
+    seed: u64,
+    paths_per_point: u64,
+    version: &'static str,
+    interrupted: bool,
+    points: &'a [PointSummary],
+}
+
+fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSummary {
+    let e = exit_sample(outcomes);
+    let best = e.best_mean().ok();
+    let theory = predictions(p);
+    let high = e.high_fraction();
+    let mut ratio = BTreeMap::new();
+    for (&k, &v) in &theory {
+        let mc = match k {
+            "levy_ip_right" => high.map(|h| h.value),
+            "markov_occupancy" => None,
+            _ => best.map(|b| b.0.value),
+        };
+        if let Some(m) = mc {
+            ratio.insert(k, m / v);
+        }
+    }
+    let mut noise = BTreeMap::new();
+    noise.insert(
+        "kind".to_string(),
+        serde_json::Value::from(p.noise.kind.clone()),
+    );
+    for (k, v) in &p.noise.values {
+        noise.insert(k.clone(), serde_json::Value::from(*v));
+    }
+    PointSummary {
+        label: p.label(),
+        variant: p.variant.clone(),
+        params: p.params.iter().cloned().collect(),
+        noise,
+        dt: p.model.dt(),
+        horizon: p.model.horizon(),
+        paths: e.paths(),
+        exited: e.exited(),
+        censored: e.censored(),
+        non_finite: e.non_finite(),
+        mean: best.map(|b| b.0.value),
+        mean_se: best.map(|b| b.0.std_err),
+        mean_estimator: best.map(|b| b.1),
+        median: e.median(),
+        quantiles: [("q10", 0.1), ("q25", 0.25), ("q75", 0.75), ("q90", 0.9)]
+            .into_iter()
+            .map(|(k, q)| (k.to_string(), e.km_quantile(q)))
+            .collect(),
+        cv: e.coefficient_of_variation().ok(),
+        ks_exponential: e.ks_exponential().ok(),
+        exit_right_fraction: high.map(|h| h.value),
+        exit_right_se: high.map(|h| h.std_err),
+        steps,
+        wall_seconds: wall,
+        theory,
+        ratio,
+    }
+}
+
+fn run_point(p: &Point, s: &Scenario, done: &AtomicU64) -> (Vec<Outcome>, u64) {
+    match &p.model {
+        Model::Line(sim) => {
+            let cfg = RunConfig {
+                lane_width: p.lane_width,
+                ..RunConfig::new(s.paths, s.seed)
+            };
+            let r = sim.run(&cfg, done, &STOP);
+            (r.outcomes, r.steps)
+        }
+        Model::Ball(b) => b.run(s.paths, s.seed, done, &STOP),
+    }
+}
+
+fn csv(points: &[PointSummary], outcomes: &[Vec<Outcome>]) -> String {
+    let mut s = String::from("point,label,path,time,outcome\n");
+    for (i, (p, os)) in points.iter().zip(outcomes).enumerate() {
+        let label = p.label.replace('"', "'");
+        for (j, o) in os.iter().enumerate() {
+            s += &format!("{i},\"{label}\",{j},{},{}\n", o.time(), o.label());
+        }
+    }
+    s
+}
+
+/// Formats a value with 4 significant digits.
+fn sig(v: f64) -> String {
+    if !v.is_finite() {
+        return "-".into();
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e6).contains(&a) {
+        return format!("{v:.3e}");
+    }
+    let decimals = if a == 0.0 {
+        0
+    } else {
+        (3 - a.log10().floor() as i32).max(0) as usize
+    };
+    format!("{v:.decimals$}")
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), sig)
+}
+
+/// The comparison table: one row per point.
+pub fn table(points: &[PointSummary]) -> String {
+    let keys: Vec<&str> = {
+        let mut k: Vec<&str> = points
+            .iter()
+            .flat_map(|p| p.theory.keys().copied())
+            .collect();
+        k.sort_unstable();
+        k.dedup();
+        k
+    };
+    let two_sided = points.iter().any(|p| {
+        p.exit_right_fraction.is_some_and(|f| f > 0.0 && f < 1.0)
+            || p.theory.contains_key("levy_ip_right")
+    });
+    let mut head = vec![
+        "point".to_string(),
+        "paths".into(),
+        "exited".into(),
+        "cens".into(),
+        "mean ± se".into(),
+        "median".into(),
+    ];
+    if two_sided {
+        head.push("P(right)".into());
+    }
+    for k in &keys {
+        head.push(k.to_string());
+        if *k != "markov_occupancy" {
+            head.push(format!("MC/{k}"));
+        }
+    }
+    let mut rows = vec![head];
+    for p in points {
+        let mut r = vec![
+            p.label.clone(),
+            p.paths.to_string(),
+            p.exited.to_string(),
+            p.censored.to_string(),
+            match (p.mean, p.mean_se) {
+                (Some(m), Some(se)) => format!(
+                    "{} ± {}{}",
+                    sig(m),
+                    sig(se),
+                    if p.mean_estimator == Some("exponential-mle") {
+                        " (mle)"
+                    } else {
+                        ""
+                    }
+                ),
+                _ => "-".into(),
+            },
+            opt(p.median),
+        ];
+        if two_sided {
+            r.push(opt(p.exit_right_fraction));
+        }
+        if p.non_finite > 0 {
+            r[3] = format!("{} (+{} non-finite)", p.censored, p.non_finite);
+        }
+        for k in &keys {
+            r.push(opt(p.theory.get(k).copied()));
+            if *k != "markov_occupancy" {
+                r.push(opt(p.ratio.get(k).copied()));
+            }
+        }
+        rows.push(r);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for (i, r) in rows.iter().enumerate() {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, w))| {
+                if c == 0 {
+                    format!("{v:<w$}")
+                } else {
+                    format!("{v:>w$}")
+                }
+            })
+            .collect();
+        out += line.join("  ").trim_end();
+        out.push('\n');
+        if i == 0 {
+            out += &"-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn write_outputs(
+    dir: &Path,
+    s: &Scenario,
+    points: &[PointSummary],
+    outcomes: &[Vec<Outcome>],
+    interrupted: bool,
+) -> anyhow::Result<()> {
+    let summary = Summary {
+        scenario: &s.name,
+        description: &s.description,
+        source: s.source.display().to_string(),
+        seed: s.seed,
+        paths_per_point: s.paths,
+        version: env!("CARGO_PKG_VERSION"),
+        interrupted,
+        points,
+    };
+    write_atomic(
+        &dir.join("summary.json"),
+        (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join("exit_times.csv"),
+        csv(points, outcomes).as_bytes(),
+    )?;
+    Ok(())
+}
+
+/// Mean exit time against the first swept field, one series per variant, theory beside it.
+fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> anyhow::Result<()> {
+    let mut variants: Vec<&str> = Vec::new();
+    for p in points {
+        if !variants.contains(&p.variant.as_str()) {
+            variants.push(&p.variant);
+        }
+    }
+    let swept: Vec<String> = {
+        let mut v: Vec<String> = points
+            .iter()
+            .filter_map(|p| p.params.keys().next().cloned())
+            .collect();
+        v.dedup();
+        v
+    };
+    let first_param = |p: &PointSummary, i: usize| -> f64 {
+        p.params.values().next().copied().unwrap_or(i as f64 + 1.0)
+    };
+    let mut series = Vec::new();
+    let mut all_x = Vec::new();
+    for v in &variants {
+        let pts: Vec<(usize, &PointSummary)> = points
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.variant == *v)
+            .collect();
+        let data: Vec<(f64, f64, f64)> = pts
+            .iter()
+            .filter_map(|(i, p)| Some((first_param(p, *i), p.mean?, p.mean_se.unwrap_or(0.0))))
+            .collect();
+        all_x.extend(data.iter().map(|d| d.0));
+        let mut theory: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+        for (i, p) in &pts {
+            for (&k, &val) in &p.theory {
+                if !matches!(k, "levy_ip_right" | "markov_occupancy") {
+                    theory.entry(k).or_default().push((first_param(p, *i), val));
+                }
+            }
+        }
+        series.push(Series {
+            label: if v.is_empty() {
+                s.name.clone()
+            } else {
+                v.to_string()
+            },
+            points: data,
+            theory: theory
+                .into_iter()
+                .map(|(k, c)| (k.to_string(), c))
+                .collect(),
+        });
+    }
+    let xlog = all_x.iter().all(|&x| x > 0.0)
+        && all_x.iter().copied().fold(0.0, f64::max)
+            >= 10.0 * all_x.iter().copied().fold(f64::INFINITY, f64::min);
+    let xlabel = if swept.is_empty() {
+        "variant (index)".to_string()
+    } else {
+        swept.join(" / ")
+    };
+    let caption = format!(
+        "scenario {} ({}), seed {}, {} paths per point; error bars ±1 SE; dashed: theory",
+        s.name,
+        s.source.display(),
+        s.seed,
+        s.paths
+    );
+    figures::series_plot(
+        &dir.join("exit_times.png"),
+        &format!("{}: mean exit time", s.name),
+        &caption,
+        &Axis {
+            label: xlabel,
+            log: xlog,
+        },
+        &Axis {
+            label: "mean exit time (time units)".into(),
+            log: true,
+        },
+        &series,
+    )?;
+    Ok(())
+}
+
+pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
+    let mut s = scenario::load(&a.scenario)?;
+    if let Some(n) = a.paths {
+        anyhow::ensure!(n >= 1, "--paths must be >= 1, got 0");
+        s.paths = n;
+    }
+    if let Some(seed) = a.seed {
+        s.seed = seed;
+    }
+    if let Some(t) = a.threads {
+        anyhow::ensure!(t >= 1, "--threads must be >= 1, got 0");
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let dir = a.out.join(&s.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let _ = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst));
+
+    let total = s.paths * s.points.len() as u64;
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if a.quiet || !std::io::stdout().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} paths  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut summaries = Vec::new();
+    let mut all_outcomes = Vec::new();
+    let mut interrupted = false;
+    for (i, p) in s.points.iter().enumerate() {
+        bar.set_message(format!("point {}/{}: {}", i + 1, s.points.len(), p.label()));
+        let done = AtomicU64::new(0);
+        let t0 = Instant::now();
+        let base = i as u64 * s.paths;
+        let (outcomes, steps) = std::thread::scope(|scope| {
+            let h = scope.spawn(|| pool.install(|| run_point(p, &s, &done)));
+            while !h.is_finished() {
+                bar.set_position(base + done.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            h.join()
+        })
+        .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+        interrupted = STOP.load(Ordering::SeqCst);
+        summaries.push(summarize(p, &outcomes, steps, t0.elapsed().as_secs_f64()));
+        all_outcomes.push(outcomes);
+        write_outputs(&dir, &s, &summaries, &all_outcomes, interrupted)?;
+        if interrupted {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    print!("{}", table(&summaries));
+    let plotted = plot(&dir, &s, &summaries);
+    println!(
+        "{} points, {} paths each, in {:.1} s; results in {}",
+        summaries.len(),
+        s.paths,
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    if let Err(e) = plotted {
+        eprintln!("levylab: warning: exit_times.png not written: {e:#}");
+    }
+    if interrupted {
+        return Err(Interrupted {
+            finished: summaries.len(),
+            total: s.points.len(),
+            dir: dir.display().to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+pub(super) fn validate(a: ValidateArgs) -> anyhow::Result<()> {
+    let mut bad = 0;
+    for f in &a.files {
+        match scenario::load(f) {
+            Ok(s) => {
+                let variants: Vec<&str> = s
+                    .points
+                    .iter()
+                    .map(|p| p.variant.as_str())
+                    .filter(|v| !v.is_empty())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                println!(
+                    "ok: {} ({} points{})",
+                    f.display(),
+                    s.points.len(),
+                    if variants.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; variants: {}", variants.join(", "))
+                    }
+                );
+            }
+            Err(e) => {
+                eprintln!("levylab: {e}");
+                bad += 1;
+            }
+        }
+    }
+    anyhow::ensure!(
+        bad == 0,
+        "{bad} of {} scenario files are invalid",
+        a.files.len()
+    );
+    Ok(())
+}
+
+pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
+    let s = scenario::load(&a.scenario)?;
+    let preds: Vec<(String, BTreeMap<&str, f64>)> = s
+        .points
+        .iter()
+        .map(|p| (p.label(), predictions(p)))
+        .collect();
+    let mut keys: Vec<&str> = preds.iter().flat_map(|p| p.1.keys().copied()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut rows = vec![
+        std::iter::once("point".to_string())
+            .chain(keys.iter().map(|k| k.to_string()))
+            .collect::<Vec<_>>(),
+    ];
+    for (label, p) in &preds {
+        rows.push(
+            std::iter::once(label.clone())
+                .chain(keys.iter().map(|k| opt(p.get(k).copied())))
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    println!("{}: theory only (no simulation)", s.name);
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (v, w))| {
+                if c == 0 {
+                    format!("{v:<w$}")
+                } else {
+                    format!("{v:>w$}")
+                }
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    if keys.is_empty() {
+        println!("(no closed-form or exact prediction applies to this scenario)");
+    }
+    Ok(())
+}

@@ -1,0 +1,857 @@
+//! Scenario files: TOML → raw serde types → a validated [`Scenario`] of simulation points.
+//!
+//! A file describes one model (landscape, noise, integrator, event, horizon). Optional
+//! `[[variants]]` replace whole sections for side-by-side comparisons, and an optional `[sweep]`
+//! (top level, or inside a variant) varies any numeric field by its dotted path. Every point of every
+//! variant is validated before anything runs. Errors name the file, line:column (where the field
+//! can be found in the text), the field path and what is allowed.
+
+mod locate;
+mod predict;
+mod raw;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use predict::predictions;
+
+use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
+use crate::noise::{Noise, NoiseError};
+use crate::sde::{BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation};
+use locate::{line_col, locate};
+use raw::{RawEvent, RawLandscape, RawNoise, RawScenario};
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioError {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line and column, where known.
+    pub position: Option<(usize, usize)>,
+    /// Dotted field path, where known.
+    pub field: Option<String>,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((l, c)) = self.position {
+            write!(f, ":{l}:{c}")?;
+        }
+        match &self.field {
+            Some(field) => write!(f, ": {field} {}", self.message),
+            None => write!(f, ": {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The simulation behind one point.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// A 1-D SDE with an exit event.
+    Line(Simulation),
+    /// Exit from a ball in ℝᵈ.
+    Ball(BallSimulation),
+}
+
+impl Model {
+    /// Time step.
+    pub fn dt(&self) -> f64 {
+        match self {
+            Model::Line(s) => s.dt(),
+            Model::Ball(b) => b.dt(),
+        }
+    }
+    /// Horizon.
+    pub fn horizon(&self) -> f64 {
+        match self {
+            Model::Line(s) => s.horizon(),
+            Model::Ball(b) => b.horizon(),
+        }
+    }
+}
+
+/// One simulation point: a variant at one set of swept values.
+#[derive(Clone, Debug)]
+pub struct Point {
+    /// Variant label ("" without variants).
+    pub variant: String,
+    /// Swept fields and their values at this point, in sweep order.
+    pub params: Vec<(String, f64)>,
+    /// The validated model.
+    pub model: Model,
+    /// Paths advanced together per lane set.
+    pub lane_width: usize,
+    /// How the noise was specified (for the summary).
+    pub noise: NoiseSpec,
+}
+
+/// The noise of a point as the user gave it (plus what was derived from an `[sgd]` table).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NoiseSpec {
+    /// `brownian`, `stable` or `mixed`.
+    pub kind: String,
+    /// The noise parameters by name.
+    pub values: Vec<(String, f64)>,
+}
+
+impl Point {
+    /// A short label: the variant and the swept values.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.variant.is_empty() {
+            parts.push(self.variant.clone());
+        }
+        parts.extend(
+            self.params
+                .iter()
+                .map(|(k, v)| format!("{k}={}", fmt_num(*v))),
+        );
+        if parts.is_empty() {
+            "base".to_string()
+        } else {
+            parts.join(" ")
+        }
+    }
+}
+
+/// A number printed compactly (shortest round-trip form).
+pub fn fmt_num(v: f64) -> String {
+    format!("{v}")
+}
+
+/// A validated scenario: header and every point.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name (output directory name).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// Seed of the path streams.
+    pub seed: u64,
+    /// Paths per point.
+    pub paths: u64,
+    /// The file it came from.
+    pub source: PathBuf,
+    /// All points, variants outermost, in sweep order.
+    pub points: Vec<Point>,
+}
+
+struct Ctx<'a> {
+    src: &'a str,
+    file: &'a Path,
+    prefix: String,
+    sweep_note: String,
+    sweep_locator: Option<String>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, field: &str, message: impl Into<String>) -> ScenarioError {
+        let full = format!("{}{}", self.prefix, field);
+        let position = self
+            .sweep_locator
+            .as_deref()
+            .and_then(|s| locate(self.src, s))
+            .or_else(|| locate(self.src, &full));
+        ScenarioError {
+            file: self.file.to_path_buf(),
+            position,
+            field: Some(full),
+            message: format!("{}{}", message.into(), self.sweep_note),
+        }
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.to_path_buf(),
+        position: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    parse(&src, path)
+}
+
+fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ScenarioError {
+    let msg = e
+        .message()
+        .lines()
+        .next()
+        .unwrap_or("invalid TOML")
+        .trim()
+        .to_string();
+    ScenarioError {
+        file: file.to_path_buf(),
+        position: e.span().map(|s| line_col(src, s.start)),
+        field: None,
+        message: msg,
+    }
+}
+
+/// Validates scenario text; `file` is used in messages.
+pub fn parse(src: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+    let doc: toml::Table = toml::from_str(src).map_err(|e| toml_error(src, file, &e))?;
+    let raw: RawScenario = toml::from_str(src).map_err(|e| toml_error(src, file, &e))?;
+    let top = Ctx {
+        src,
+        file,
+        prefix: String::new(),
+        sweep_note: String::new(),
+        sweep_locator: None,
+    };
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+        return Err(top.err(
+            "name",
+            format!(
+                "must be a non-empty file name without '/' or a leading '.', got {:?}",
+                raw.name
+            ),
+        ));
+    }
+    if raw.paths == 0 {
+        return Err(top.err("paths", "must be >= 1, got 0"));
+    }
+    let mut base = doc.clone();
+    base.remove("sweep");
+    base.remove("variants");
+    let variants: Vec<toml::Table> = match doc.get("variants") {
+        Some(toml::Value::Array(a)) => a.iter().filter_map(|v| v.as_table().cloned()).collect(),
+        _ => vec![toml::Table::new()],
+    };
+    let mut points = Vec::new();
+    for (vi, v) in variants.iter().enumerate() {
+        let in_variant = doc.contains_key("variants");
+        let vctx = Ctx {
+            src,
+            file,
+            prefix: if in_variant {
+                format!("variants[{vi}].")
+            } else {
+                String::new()
+            },
+            sweep_note: String::new(),
+            sweep_locator: None,
+        };
+        let label = match v.get("label") {
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(_) => return Err(vctx.err("label", "must be a string")),
+            None if in_variant => {
+                return Err(vctx.err("label", "is required for every [[variants]] entry"));
+            }
+            None => String::new(),
+        };
+        let mut table = base.clone();
+        for (k, val) in v {
+            match k.as_str() {
+                "label" | "sweep" => {}
+                "horizon" | "landscape" | "noise" | "integrator" | "event" | "sgd" => {
+                    table.insert(k.clone(), val.clone());
+                }
+                other => {
+                    return Err(vctx.err(other, "is not a variant key (allowed: label, sweep, horizon, landscape, noise, integrator, event, sgd)"));
+                }
+            }
+        }
+        let (sweep, sweep_prefix) = match (v.get("sweep"), doc.get("sweep")) {
+            (Some(s), _) => (s.as_table().cloned(), vctx.prefix.clone()),
+            (None, Some(s)) => (s.as_table().cloned(), String::new()),
+            (None, None) => (None, String::new()),
+        };
+        let assignments = expand_sweep(
+            sweep.as_ref(),
+            &Ctx {
+                prefix: format!("{sweep_prefix}sweep."),
+                ..vctx_clone(&vctx)
+            },
+        )?;
+        for assign in assignments {
+            let mut t = table.clone();
+            let note = if assign.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (at sweep point {})",
+                    assign
+                        .iter()
+                        .map(|(k, x)| format!("{k} = {}", fmt_num(*x)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            for (key, x) in &assign {
+                set_path(&mut t, key, *x).map_err(|m| {
+                    Ctx {
+                        prefix: format!("{sweep_prefix}sweep."),
+                        ..vctx_clone(&vctx)
+                    }
+                    .err(&format!("\"{key}\""), m)
+                })?;
+            }
+            let ctx = Ctx {
+                src,
+                file,
+                prefix: vctx.prefix.clone(),
+                sweep_note: note,
+                sweep_locator: assign
+                    .first()
+                    .map(|(k, _)| format!("{sweep_prefix}sweep.\"{k}\"")),
+            };
+            let rp = RawScenario::deserialize(toml::Value::Table(t))
+                .map_err(|e| ctx.err("", e.message().lines().next().unwrap_or("").to_string()))?;
+            points.push(validate_point(&rp, &label, assign, &ctx)?);
+        }
+    }
+    Ok(Scenario {
+        name: raw.name,
+        description: raw.description,
+        seed: raw.seed,
+        paths: raw.paths,
+        source: file.to_path_buf(),
+        points,
+    })
+}
+
+fn vctx_clone<'a>(c: &Ctx<'a>) -> Ctx<'a> {
+    Ctx {
+        src: c.src,
+        file: c.file,
+        prefix: c.prefix.clone(),
+        sweep_note: String::new(),
+        sweep_locator: None,
+    }
+}
+
+/// Expands a `[sweep]` table into assignments (grid: Cartesian product in key order; zip: i-th values together).
+fn expand_sweep(
+    sweep: Option<&toml::Table>,
+    ctx: &Ctx,
+) -> Result<Vec<Vec<(String, f64)>>, ScenarioError> {
+    let Some(sweep) = sweep else {
+        return Ok(vec![vec![]]);
+    };
+    let mut mode = "grid".to_string();
+    let mut axes: Vec<(String, Vec<f64>)> = Vec::new();
+    for (key, v) in sweep {
+        if key == "mode" {
+            match v.as_str() {
+                Some(m @ ("grid" | "zip")) => mode = m.to_string(),
+                _ => return Err(ctx.err("mode", format!("must be \"grid\" or \"zip\", got {v}"))),
+            }
+            continue;
+        }
+        let field = format!("\"{key}\"");
+        let values: Vec<f64> = match v {
+            toml::Value::Array(a) => a
+                .iter()
+                .map(|x| x.as_float().or_else(|| x.as_integer().map(|i| i as f64)).ok_or_else(|| ctx.err(&field, format!("values must be numbers, got {x}"))))
+                .collect::<Result<_, _>>()?,
+            toml::Value::Table(t) => {
+                let n = t.get("points").and_then(|p| p.as_integer()).filter(|&n| n >= 2).ok_or_else(|| ctx.err(&field, "needs points = <integer >= 2>"))? as usize;
+                let (range, log) = match (t.get("linear"), t.get("log")) {
+                    (Some(r), None) => (r, false),
+                    (None, Some(r)) => (r, true),
+                    _ => return Err(ctx.err(&field, "needs exactly one of linear = [a, b] or log = [a, b]")),
+                };
+                let ab: Vec<f64> = range.as_array().map(|a| a.iter().filter_map(|x| x.as_float().or_else(|| x.as_integer().map(|i| i as f64))).collect()).unwrap_or_default();
+                if ab.len() != 2 || !ab.iter().all(|x| x.is_finite()) {
+                    return Err(ctx.err(&field, "range must be two finite numbers [a, b]"));
+                }
+                if log && !(ab[0] > 0.0 && ab[1] > 0.0) {
+                    return Err(ctx.err(&field, format!("log range must be positive, got [{}, {}]", ab[0], ab[1])));
+                }
+                (0..n)
+                    .map(|i| {
+                        let f = i as f64 / (n - 1) as f64;
+                        if log { (ab[0].ln() + f * (ab[1].ln() - ab[0].ln())).exp() } else { ab[0] + f * (ab[1] - ab[0]) }
+                    })
+                    .collect()
+            }
+            other => return Err(ctx.err(&field, format!("must be a list of numbers or {{ linear|log = [a, b], points = n }}, got {other}"))),
+        };
+        if values.is_empty() {
+            return Err(ctx.err(&field, "has no values"));
+        }
+        axes.push((key.clone(), values));
+    }
+    if axes.is_empty() {
+        return Ok(vec![vec![]]);
+    }
+    if mode == "zip" {
+        let n = axes[0].1.len();
+        if let Some((k, v)) = axes.iter().find(|(_, v)| v.len() != n) {
+            return Err(ctx.err(
+                &format!("\"{k}\""),
+                format!(
+                    "has {} values but zip mode needs {n} like the first key",
+                    v.len()
+                ),
+            ));
+        }
+        return Ok((0..n)
+            .map(|i| axes.iter().map(|(k, v)| (k.clone(), v[i])).collect())
+            .collect());
+    }
+    let mut out: Vec<Vec<(String, f64)>> = vec![vec![]];
+    for (k, vals) in &axes {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                vals.iter().map(move |&x| {
+                    let mut p = prefix.clone();
+                    p.push((k.clone(), x));
+                    p
+                })
+            })
+            .collect();
+    }
+    Ok(out)
+}
+
+/// Sets an existing numeric field at a dotted path.
+fn set_path(t: &mut toml::Table, path: &str, x: f64) -> Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = t;
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return match cur.get_mut(*p) {
+                Some(v @ toml::Value::Float(_)) => {
+                    *v = toml::Value::Float(x);
+                    Ok(())
+                }
+                Some(v @ toml::Value::Integer(_)) if x.fract() == 0.0 && x.abs() < 9e15 => {
+                    *v = toml::Value::Integer(x as i64);
+                    Ok(())
+                }
+                Some(toml::Value::Integer(_)) => Err(format!(
+                    "sweeps an integer field with the non-integer value {x}"
+                )),
+                Some(other) => Err(format!("names a {} field, not a number", other.type_str())),
+                None => Err(format!(
+                    "does not name a field of this scenario (no `{p}` in `{}`)",
+                    parts[..i].join(".")
+                )),
+            };
+        }
+        cur = match cur.get_mut(*p) {
+            Some(toml::Value::Table(next)) => next,
+            _ => {
+                return Err(format!(
+                    "does not name a field of this scenario (no table `{}`)",
+                    parts[..=i].join(".")
+                ));
+            }
+        };
+    }
+    Err("is empty".into())
+}
+
+fn landscape_field(kind: &str, e: &LandscapeError) -> (String, String) {
+    match e {
+        LandscapeError::NotPositive { name, value } => (
+            format!("landscape.{name}"),
+            format!("must be finite and > 0, got {value}"),
+        ),
+        LandscapeError::NotFinite { name, value } => (
+            format!("landscape.{name}"),
+            format!("must be finite, got {value}"),
+        ),
+        LandscapeError::Shape(m) => ("landscape".into(), format!("(kind \"{kind}\"): {m}")),
+    }
+}
+
+fn noise_field(e: &NoiseError) -> (String, String) {
+    match e {
+        NoiseError::AlphaOutOfRange(v) => {
+            ("noise.alpha".into(), format!("must be in (0, 2], got {v}"))
+        }
+        NoiseError::BetaOutOfRange(v) => {
+            ("noise.beta".into(), format!("must be in [-1, 1], got {v}"))
+        }
+        NoiseError::AmplitudeNotPositive { name, value } => (
+            format!("noise.{name}"),
+            format!("must be finite and > 0, got {value}"),
+        ),
+        NoiseError::StepNotPositive(v) => (
+            "integrator.dt".into(),
+            format!("must be finite and > 0, got {v}"),
+        ),
+        other => ("noise".into(), other.to_string()),
+    }
+}
+
+fn build_landscape(l: &RawLandscape) -> Result<(Landscape, usize), LandscapeError> {
+    Ok(match l.clone() {
+        RawLandscape::Quartic { width, height } => (
+            Landscape::Quartic(landscape::Quartic::new(width, height)?),
+            1,
+        ),
+        RawLandscape::Tilted {
+            width,
+            height,
+            tilt,
+        } => (
+            Landscape::Tilted(landscape::TiltedQuartic::new(width, height, tilt)?),
+            1,
+        ),
+        RawLandscape::Asymmetric { k, left, right } => (
+            Landscape::Asymmetric(landscape::Asymmetric::new(k, left, right)?),
+            1,
+        ),
+        RawLandscape::PiecewiseQuadratic {
+            width,
+            height,
+            well_curvature,
+            saddle_curvature,
+        } => (
+            Landscape::PiecewiseQuadratic(landscape::PiecewiseQuadratic::new(
+                width,
+                height,
+                well_curvature,
+                saddle_curvature,
+            )?),
+            1,
+        ),
+        RawLandscape::Polynomial { coefficients } => (
+            Landscape::Polynomial(landscape::Polynomial::new(coefficients)?),
+            1,
+        ),
+        RawLandscape::Quadratic {
+            center,
+            curvature,
+            dim,
+        } => (
+            Landscape::Quadratic(landscape::Quadratic::new(center, curvature)?),
+            dim,
+        ),
+        RawLandscape::Flat { dim } => (Landscape::Flat(landscape::Flat), dim),
+    })
+}
+
+fn validate_point(
+    r: &RawScenario,
+    variant: &str,
+    params: Vec<(String, f64)>,
+    ctx: &Ctx,
+) -> Result<Point, ScenarioError> {
+    if !(r.horizon > 0.0 && r.horizon.is_finite()) {
+        return Err(ctx.err(
+            "horizon",
+            format!("must be finite and > 0, got {}", r.horizon),
+        ));
+    }
+    let kind = match &r.landscape {
+        RawLandscape::Quartic { .. } => "quartic",
+        RawLandscape::Tilted { .. } => "tilted",
+        RawLandscape::Asymmetric { .. } => "asymmetric",
+        RawLandscape::PiecewiseQuadratic { .. } => "piecewise-quadratic",
+        RawLandscape::Polynomial { .. } => "polynomial",
+        RawLandscape::Quadratic { .. } => "quadratic",
+        RawLandscape::Flat { .. } => "flat",
+    };
+    let (land, dim) = build_landscape(&r.landscape).map_err(|e| {
+        let (f, m) = landscape_field(kind, &e);
+        ctx.err(&f, m)
+    })?;
+    if dim == 0 {
+        return Err(ctx.err("landscape.dim", "must be >= 1, got 0"));
+    }
+    let integ = r.integrator.clone().unwrap_or(raw::RawIntegrator {
+        scheme: None,
+        dt: None,
+        bridge: true,
+        lane_width: 8,
+    });
+    if integ.lane_width == 0 {
+        return Err(ctx.err("integrator.lane_width", "must be >= 1, got 0"));
+    }
+    // Noise, with the SGD reparametrization ε = η^{(α−1)/α}·σ, dt = η, scheme euler.
+    let (noise, dt, scheme_name, spec) = match (&r.noise, &r.sgd) {
+        (RawNoise::Stable { alpha, epsilon: None, beta, .. }, Some(sgd)) => {
+            if integ.dt.is_some() {
+                return Err(ctx.err("integrator.dt", "must not be set with [sgd]: the step is sgd.step_size"));
+            }
+            if !(sgd.step_size > 0.0 && sgd.step_size.is_finite()) {
+                return Err(ctx.err("sgd.step_size", format!("must be finite and > 0, got {}", sgd.step_size)));
+            }
+            if !(sgd.noise_scale > 0.0 && sgd.noise_scale.is_finite()) {
+                return Err(ctx.err("sgd.noise_scale", format!("must be finite and > 0, got {}", sgd.noise_scale)));
+            }
+            if !(*alpha > 0.0 && *alpha <= 2.0) {
+                return Err(ctx.err("noise.alpha", format!("must be in (0, 2], got {alpha}")));
+            }
+            let eps = sgd.step_size.powf((alpha - 1.0) / alpha) * sgd.noise_scale;
+            let spec = NoiseSpec {
+                kind: "stable".into(),
+                values: vec![("alpha".into(), *alpha), ("beta".into(), *beta), ("epsilon".into(), eps), ("sgd.step_size".into(), sgd.step_size), ("sgd.noise_scale".into(), sgd.noise_scale)],
+            };
+            // With sgd.dt the same SDE is integrated with a finer step (its continuous-time limit);
+            // without, the recursion itself: explicit Euler with dt = η.
+            match sgd.dt {
+                Some(fine) => {
+                    let mut spec = spec;
+                    spec.values.push(("sgd.dt".into(), fine));
+                    (Noise::Stable { alpha: *alpha, beta: *beta, epsilon: eps }, fine, integ.scheme.clone(), spec)
+                }
+                None => (Noise::Stable { alpha: *alpha, beta: *beta, epsilon: eps }, sgd.step_size, Some("euler".to_string()), spec),
+            }
+        }
+        (_, Some(_)) => return Err(ctx.err("sgd", "needs noise kind \"stable\" without noise.epsilon (ε = step_size^((α−1)/α)·noise_scale)")),
+        (RawNoise::Stable { epsilon: None, .. }, None) => return Err(ctx.err("noise.epsilon", "is required for stable noise (or give an [sgd] table)")),
+        (n, None) => {
+            let dt = integ.dt.ok_or_else(|| ctx.err("integrator.dt", "is required"))?;
+            let (noise, spec) = match n.clone() {
+                RawNoise::Brownian { sigma } => (Noise::Brownian { sigma }, NoiseSpec { kind: "brownian".into(), values: vec![("sigma".into(), sigma)] }),
+                RawNoise::Stable { alpha, epsilon, beta, .. } => {
+                    let epsilon = epsilon.unwrap_or(f64::NAN);
+                    (Noise::Stable { alpha, beta, epsilon }, NoiseSpec { kind: "stable".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon)] })
+                }
+                RawNoise::Mixed { alpha, epsilon, sigma_b, beta } => (
+                    Noise::Mixed { alpha, beta, epsilon, sigma_b },
+                    NoiseSpec { kind: "mixed".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon), ("sigma_b".into(), sigma_b)] },
+                ),
+            };
+            (noise, dt, integ.scheme.clone(), spec)
+        }
+    };
+    noise.validate().map_err(|e| {
+        let (f, m) = noise_field(&e);
+        ctx.err(&f, m)
+    })?;
+    if !(dt > 0.0 && dt.is_finite()) {
+        return Err(ctx.err("integrator.dt", format!("must be finite and > 0, got {dt}")));
+    }
+    if dt >= r.horizon {
+        return Err(ctx.err(
+            "integrator.dt",
+            format!("must be below the horizon {}, got {dt}", r.horizon),
+        ));
+    }
+    let shape = match &r.noise {
+        RawNoise::Stable { shape, .. } => shape.clone(),
+        _ => None,
+    };
+    let point = |model| Point {
+        variant: variant.to_string(),
+        params: params.clone(),
+        model,
+        lane_width: integ.lane_width,
+        noise: spec.clone(),
+    };
+
+    // d-dimensional ball exits.
+    if let RawEvent::Ball { radius, start } = r.event {
+        let radial = match land {
+            Landscape::Flat(_) => RadialLandscape::Flat,
+            Landscape::Quadratic(q) if q.critical_points().minima == [0.0] => {
+                RadialLandscape::Quadratic {
+                    curvature: q.hess(0.0),
+                }
+            }
+            _ => {
+                return Err(ctx.err(
+                    "event.kind",
+                    "\"ball\" needs a flat or quadratic landscape centred at 0",
+                ));
+            }
+        };
+        let bn = match (noise, shape.as_deref()) {
+            (Noise::Brownian { sigma }, _) => BallNoise::Brownian { sigma },
+            (Noise::Stable { beta, .. }, _) if beta != 0.0 => {
+                return Err(ctx.err(
+                    "noise.beta",
+                    "must be 0 for a ball event (isotropic or independent symmetric noise)",
+                ));
+            }
+            (Noise::Stable { alpha, epsilon, .. }, None | Some("isotropic")) => {
+                BallNoise::Isotropic { alpha, epsilon }
+            }
+            (Noise::Stable { alpha, epsilon, .. }, Some("independent")) => {
+                BallNoise::Independent { alpha, epsilon }
+            }
+            (Noise::Stable { .. }, Some(other)) => {
+                return Err(ctx.err(
+                    "noise.shape",
+                    format!("must be \"isotropic\" or \"independent\", got {other:?}"),
+                ));
+            }
+            (Noise::Mixed { .. }, _) => {
+                return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
+            }
+        };
+        if !matches!(scheme_name.as_deref(), None | Some("euler") | Some("split")) {
+            return Err(ctx.err("integrator.scheme", "must be \"split\" or \"euler\" for a ball event (the radial drift is integrated exactly)"));
+        }
+        let mut x0 = vec![0.0; dim];
+        x0[0] = start;
+        let b =
+            BallSimulation::new(radial, bn, radius, x0, dt, r.horizon).map_err(|e| match e {
+                SdeError::Event(m) => ctx.err("event.start", m),
+                other => ctx.err("event", other.to_string()),
+            })?;
+        return Ok(point(Model::Ball(b)));
+    }
+    if dim != 1 {
+        return Err(ctx.err(
+            "landscape.dim",
+            format!("is {dim}: more than one dimension needs event kind \"ball\""),
+        ));
+    }
+    if shape.is_some() {
+        return Err(ctx.err("noise.shape", "applies only to ball events"));
+    }
+    let scheme =
+        match scheme_name.as_deref() {
+            None => {
+                if land.drift_flow(0.5, dt).is_some() {
+                    Scheme::Split
+                } else {
+                    Scheme::Implicit
+                }
+            }
+            Some("euler") => Scheme::Euler,
+            Some("implicit") => Scheme::Implicit,
+            Some("tamed") => Scheme::Tamed,
+            Some("split") => Scheme::Split,
+            Some(other) => return Err(ctx.err(
+                "integrator.scheme",
+                format!(
+                    "must be one of \"euler\", \"implicit\", \"tamed\", \"split\", got {other:?}"
+                ),
+            )),
+        };
+    let cp = land.critical_points();
+    let (start, event) = build_event(&r.event, &cp, ctx)?;
+    let sim = Simulation::new(
+        land,
+        noise,
+        scheme,
+        dt,
+        r.horizon,
+        start,
+        event,
+        integ.bridge,
+    )
+    .map_err(|e| match e {
+        SdeError::Scheme(m) => ctx.err(
+            "integrator.scheme",
+            m.strip_prefix("scheme ").unwrap_or(&m).to_string(),
+        ),
+        SdeError::Event(m) => ctx.err("event.start", m),
+        SdeError::Time(m) => ctx.err("integrator.dt", m),
+        other => ctx.err("", other.to_string()),
+    })?;
+    Ok(point(Model::Line(sim)))
+}
+
+fn build_event(
+    e: &RawEvent,
+    cp: &CriticalPoints,
+    ctx: &Ctx,
+) -> Result<(f64, Event), ScenarioError> {
+    match e.clone() {
+        RawEvent::Transition { start, direction } => {
+            if cp.minima.len() < 2 {
+                return Err(ctx.err(
+                    "event.kind",
+                    "\"transition\" needs a landscape with at least two minima",
+                ));
+            }
+            let start = start.unwrap_or(cp.minima[0]);
+            if !start.is_finite() {
+                return Err(ctx.err("event.start", format!("must be finite, got {start}")));
+            }
+            let basin = cp.basin_of(start).ok_or_else(|| {
+                ctx.err(
+                    "event.start",
+                    format!("{start} lies on a saddle, not inside a basin"),
+                )
+            })?;
+            let (lo, hi) = cp.basin(basin);
+            let dir = match direction.as_deref() {
+                None => {
+                    if hi.is_finite() {
+                        "right"
+                    } else {
+                        "left"
+                    }
+                }
+                Some(d @ ("right" | "left")) => d,
+                Some(other) => {
+                    return Err(ctx.err(
+                        "event.direction",
+                        format!("must be \"right\" or \"left\", got {other:?}"),
+                    ));
+                }
+            };
+            let ev = match dir {
+                "right" if hi.is_finite() => Event::Boundaries {
+                    lo: f64::NEG_INFINITY,
+                    hi,
+                },
+                "left" if lo.is_finite() => Event::Boundaries {
+                    lo,
+                    hi: f64::INFINITY,
+                },
+                _ => {
+                    return Err(ctx.err(
+                        "event.direction",
+                        format!("{dir:?}: the basin of {start} has no saddle on that side"),
+                    ));
+                }
+            };
+            Ok((start, ev))
+        }
+        RawEvent::Interval {
+            domain: [lo, hi],
+            start,
+        } => {
+            if !(lo < hi) || lo.is_nan() || hi.is_nan() {
+                return Err(ctx.err(
+                    "event.domain",
+                    format!("must be [lo, hi] with lo < hi, got [{lo}, {hi}]"),
+                ));
+            }
+            let start = start.unwrap_or_else(|| {
+                cp.minima
+                    .iter()
+                    .copied()
+                    .find(|m| lo < *m && *m < hi)
+                    .unwrap_or(0.5 * (lo + hi))
+            });
+            if !(lo < start && start < hi) {
+                return Err(ctx.err(
+                    "event.start",
+                    format!("{start} is not inside the domain ({lo}, {hi})"),
+                ));
+            }
+            Ok((start, Event::Boundaries { lo, hi }))
+        }
+        RawEvent::Reach {
+            target,
+            tolerance,
+            start,
+        } => {
+            if !(tolerance > 0.0 && tolerance.is_finite() && target.is_finite()) {
+                return Err(ctx.err(
+                    "event.tolerance",
+                    format!("must be finite and > 0, got {tolerance}"),
+                ));
+            }
+            Ok((
+                start,
+                Event::Window {
+                    lo: target - tolerance,
+                    hi: target + tolerance,
+                },
+            ))
+        }
+        RawEvent::Ball { .. } => unreachable!("handled by the caller"),
+    }
+}
