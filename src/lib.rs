@@ -19,7 +19,7 @@
 //! * [`rng`] — per-stream random generators.
 //! * [`cli`] — the `levylab` command line (the only module that prints).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations)]
 // `!(x > 0.0)` is the house idiom for "not positive, or NaN": parameter checks must reject NaN.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -36,5 +36,6 @@ pub mod scenario;
 pub mod sde;
 pub mod stats;
 pub mod theory;
+pub mod trainer;
 
 pub use error::Error;

@@ -24,34 +24,71 @@ fn shipped() -> Vec<PathBuf> {
     v
 }
 
+fn is_training_config(f: &Path) -> bool {
+    let t: toml::Table = toml::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    t.contains_key("model") && t.contains_key("train")
+}
+
+/// Runs levylab in `cwd` (the α hand-off reads `results/...` relative to it).
+fn levylab_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_levylab"))
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("run levylab")
+}
+
 #[test]
 fn every_shipped_scenario_validates_and_runs_with_few_paths() {
     let files = shipped();
-    assert!(files.len() >= 6, "{files:?}");
+    assert!(files.len() >= 8, "{files:?}");
+    let cwd = tempfile::tempdir().unwrap();
+    // The hand-off scenario reads α from a training summary: make one (a short training run).
+    let train_cfg = files
+        .iter()
+        .find(|f| f.ends_with("train-digits.toml"))
+        .unwrap();
+    let o = levylab_in(
+        cwd.path(),
+        &[
+            "train",
+            train_cfg.to_str().unwrap(),
+            "--iterations",
+            "30",
+            "--quiet",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let args: Vec<&str> = std::iter::once("validate")
         .chain(files.iter().map(|f| f.to_str().unwrap()))
         .collect();
-    let o = levylab(&args);
+    let o = levylab_in(cwd.path(), &args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = tempfile::tempdir().unwrap();
-    for f in &files {
-        let o = levylab(&[
-            "run",
-            f.to_str().unwrap(),
-            "--paths",
-            "16",
-            "--quiet",
-            "--out",
-            out.path().to_str().unwrap(),
-        ]);
+    let out = cwd.path().join("out");
+    for f in files.iter().filter(|f| !is_training_config(f)) {
+        let o = levylab_in(
+            cwd.path(),
+            &[
+                "run",
+                f.to_str().unwrap(),
+                "--paths",
+                "16",
+                "--quiet",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
         assert!(
             o.status.success(),
             "{}: {}",
             f.display(),
             String::from_utf8_lossy(&o.stderr)
         );
-        let s = levylab::scenario::load(f).unwrap();
-        let dir = out.path().join(&s.name);
+        let s = {
+            let _guard = CwdGuard::enter(cwd.path());
+            levylab::scenario::load(f).unwrap()
+        };
+        let dir = out.join(&s.name);
         let summary: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["scenario"], s.name.as_str());
@@ -81,12 +118,42 @@ fn every_shipped_scenario_validates_and_runs_with_few_paths() {
                 + p["non_finite"].as_u64().unwrap();
             assert_eq!(n, 16, "no path is dropped");
         }
+        if f.ends_with("levy-from-training.toml") {
+            let src = points[0]["noise"]["alpha_source"].as_str().unwrap();
+            assert!(
+                src.contains("results/train-digits/summary.json run 0"),
+                "{src}"
+            );
+        }
         let csv = std::fs::read_to_string(dir.join("exit_times.csv")).unwrap();
         assert_eq!(csv.lines().count(), 1 + 16 * s.points.len());
         let png = std::fs::read(dir.join("exit_times.png")).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
         let table = String::from_utf8_lossy(&o.stdout);
         assert!(table.lines().count() >= 2 + s.points.len(), "{table}");
+    }
+}
+
+/// Sets the process's current directory for the α hand-off paths and restores it; a mutex keeps
+/// tests of this binary from racing on the process-wide directory.
+struct CwdGuard {
+    old: PathBuf,
+    _lock: std::sync::MutexGuard<'static, ()>,
+}
+
+impl CwdGuard {
+    fn enter(dir: &Path) -> Self {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let old = std::env::current_dir().unwrap();
+        std::env::set_current_dir(dir).unwrap();
+        CwdGuard { old, _lock: lock }
+    }
+}
+
+impl Drop for CwdGuard {
+    fn drop(&mut self) {
+        let _ = std::env::set_current_dir(&self.old);
     }
 }
 

@@ -3,12 +3,14 @@
 mod estimate;
 mod run;
 mod sample;
+mod train;
 
 use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
 pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
 pub use sample::{SampleArgs, draw};
+pub use train::TrainArgs;
 
 /// levylab: Gaussian vs α-stable noise — exit times of Lévy-driven SDEs and the tail index of SGD
 /// gradient noise.
@@ -29,6 +31,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print a scenario's theory predictions without simulating.
     Theory(TheoryArgs),
+    /// Train networks by SGD and measure the tail index of their gradient noise.
+    Train(TrainArgs),
     /// Draw samples of an α-stable law S_α(σ, β, μ).
     Sample(SampleArgs),
     /// Estimate the tail index α of samples in a file (text, CSV column or .npy).
@@ -41,6 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => run::validate(a),
         Command::Theory(a) => run::theory(a),
+        Command::Train(a) => train::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),
     }

@@ -157,6 +157,12 @@ fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSum
     for (k, v) in &p.noise.values {
         noise.insert(k.clone(), serde_json::Value::from(*v));
     }
+    if let Some(src) = &p.noise.alpha_source {
+        noise.insert(
+            "alpha_source".to_string(),
+            serde_json::Value::from(src.clone()),
+        );
+    }
     PointSummary {
         label: p.label(),
         variant: p.variant.clone(),
@@ -525,9 +531,31 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A training configuration has `[model]` and `[train]` tables (scenario files have neither).
+fn is_training_config(f: &Path) -> bool {
+    std::fs::read_to_string(f)
+        .ok()
+        .and_then(|s| toml::from_str::<toml::Table>(&s).ok())
+        .is_some_and(|t| t.contains_key("model") && t.contains_key("train"))
+}
+
 pub(super) fn validate(a: ValidateArgs) -> anyhow::Result<()> {
     let mut bad = 0;
     for f in &a.files {
+        if is_training_config(f) {
+            match crate::trainer::TrainConfig::load(f) {
+                Ok(c) => println!(
+                    "ok: {} (training configuration, {} runs)",
+                    f.display(),
+                    c.runs.len()
+                ),
+                Err(e) => {
+                    eprintln!("levylab: {e}");
+                    bad += 1;
+                }
+            }
+            continue;
+        }
         match scenario::load(f) {
             Ok(s) => {
                 let variants: Vec<&str> = s

@@ -20,8 +20,8 @@ pub use predict::predictions;
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
 use crate::noise::{Noise, NoiseError};
 use crate::sde::{BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation};
-use locate::{line_col, locate};
-use raw::{RawEvent, RawLandscape, RawNoise, RawScenario};
+pub(crate) use locate::{line_col, locate};
+use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawScenario};
 
 /// A scenario file that cannot be used, with where and why.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,6 +99,8 @@ pub struct NoiseSpec {
     pub kind: String,
     /// The noise parameters by name.
     pub values: Vec<(String, f64)>,
+    /// Where α came from, when it was read from a training summary.
+    pub alpha_source: Option<String>,
 }
 
 impl Point {
@@ -562,6 +564,33 @@ fn validate_point(
     if dim == 0 {
         return Err(ctx.err("landscape.dim", "must be >= 1, got 0"));
     }
+    let (alpha_value, alpha_source) = match &r.noise {
+        RawNoise::Stable {
+            alpha: AlphaSpec::Value(a),
+            ..
+        } => (Some(*a), None),
+        RawNoise::Stable {
+            alpha: AlphaSpec::From(f),
+            ..
+        } => {
+            let (a, desc) = crate::trainer::measured_alpha(
+                Path::new(&f.from),
+                f.run,
+                f.checkpoint,
+                &f.method,
+                &f.set,
+            )
+            .map_err(|m| ctx.err("noise.alpha", m))?;
+            if !(a > 0.0 && a <= 2.0) {
+                return Err(ctx.err(
+                    "noise.alpha",
+                    format!("measured value {a} ({desc}) is outside (0, 2]"),
+                ));
+            }
+            (Some(a), Some(desc))
+        }
+        _ => (None, None),
+    };
     let integ = r.integrator.clone().unwrap_or(raw::RawIntegrator {
         scheme: None,
         dt: None,
@@ -573,7 +602,8 @@ fn validate_point(
     }
     // Noise, with the SGD reparametrization ε = η^{(α−1)/α}·σ, dt = η, scheme euler.
     let (noise, dt, scheme_name, spec) = match (&r.noise, &r.sgd) {
-        (RawNoise::Stable { alpha, epsilon: None, beta, .. }, Some(sgd)) => {
+        (RawNoise::Stable { epsilon: None, beta, .. }, Some(sgd)) => {
+            let alpha = &alpha_value.unwrap_or(f64::NAN);
             if integ.dt.is_some() {
                 return Err(ctx.err("integrator.dt", "must not be set with [sgd]: the step is sgd.step_size"));
             }
@@ -590,6 +620,7 @@ fn validate_point(
             let spec = NoiseSpec {
                 kind: "stable".into(),
                 values: vec![("alpha".into(), *alpha), ("beta".into(), *beta), ("epsilon".into(), eps), ("sgd.step_size".into(), sgd.step_size), ("sgd.noise_scale".into(), sgd.noise_scale)],
+                alpha_source: None,
             };
             // With sgd.dt the same SDE is integrated with a finer step (its continuous-time limit);
             // without, the recursion itself: explicit Euler with dt = η.
@@ -607,18 +638,23 @@ fn validate_point(
         (n, None) => {
             let dt = integ.dt.ok_or_else(|| ctx.err("integrator.dt", "is required"))?;
             let (noise, spec) = match n.clone() {
-                RawNoise::Brownian { sigma } => (Noise::Brownian { sigma }, NoiseSpec { kind: "brownian".into(), values: vec![("sigma".into(), sigma)] }),
-                RawNoise::Stable { alpha, epsilon, beta, .. } => {
+                RawNoise::Brownian { sigma } => (Noise::Brownian { sigma }, NoiseSpec { kind: "brownian".into(), values: vec![("sigma".into(), sigma)], alpha_source: None }),
+                RawNoise::Stable { epsilon, beta, .. } => {
+                    let alpha = alpha_value.unwrap_or(f64::NAN);
                     let epsilon = epsilon.unwrap_or(f64::NAN);
-                    (Noise::Stable { alpha, beta, epsilon }, NoiseSpec { kind: "stable".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon)] })
+                    (Noise::Stable { alpha, beta, epsilon }, NoiseSpec { kind: "stable".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon)], alpha_source: None })
                 }
                 RawNoise::Mixed { alpha, epsilon, sigma_b, beta } => (
                     Noise::Mixed { alpha, beta, epsilon, sigma_b },
-                    NoiseSpec { kind: "mixed".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon), ("sigma_b".into(), sigma_b)] },
+                    NoiseSpec { kind: "mixed".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon), ("sigma_b".into(), sigma_b)], alpha_source: None },
                 ),
             };
             (noise, dt, integ.scheme.clone(), spec)
         }
+    };
+    let spec = NoiseSpec {
+        alpha_source,
+        ..spec
     };
     noise.validate().map_err(|e| {
         let (f, m) = noise_field(&e);

@@ -79,7 +79,7 @@ pub(crate) enum RawNoise {
         sigma: f64,
     },
     Stable {
-        alpha: f64,
+        alpha: AlphaSpec,
         epsilon: Option<f64>,
         #[serde(default)]
         beta: f64,
@@ -141,4 +141,36 @@ pub(crate) struct RawSgd {
     pub step_size: f64,
     pub noise_scale: f64,
     pub dt: Option<f64>,
+}
+
+/// α given as a number, or read from a `levylab train` summary.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub(crate) enum AlphaSpec {
+    Value(f64),
+    From(RawAlphaFrom),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlphaFrom {
+    pub from: String,
+    #[serde(default)]
+    pub run: usize,
+    #[serde(default = "last")]
+    pub checkpoint: i64,
+    #[serde(default = "paper")]
+    pub method: String,
+    #[serde(default = "train_set")]
+    pub set: String,
+}
+
+fn last() -> i64 {
+    -1
+}
+fn paper() -> String {
+    "paper".into()
+}
+fn train_set() -> String {
+    "train".into()
 }

@@ -1,0 +1,204 @@
+//! `levylab train`: train networks, measure their gradient noise, write summary.json and CSV.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::io::write_atomic;
+use crate::trainer::config::{self, Checkpoint};
+use crate::trainer::{RunReport, TrainConfig};
+
+/// Arguments of `levylab train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training configuration (TOML).
+    pub config: PathBuf,
+    /// Output directory; results go to DIR/<name>/.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Override the number of SGD iterations of every run (checkpoints are capped to it).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    config: &'a str,
+    source: String,
+    dataset: &'a str,
+    train_examples: usize,
+    test_examples: usize,
+    version: &'static str,
+    runs: &'a [RunReport],
+}
+
+fn fmt(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("-".into(), |x| format!("{x:.3}"))
+}
+
+fn last_noise(c: &Checkpoint) -> String {
+    match &c.noise_train {
+        Some(n) => {
+            let paper = n.paper.map_or("-".to_string(), |p| {
+                format!("{:.3} [{:.3}, {:.3}]", p.alpha, p.ci_low, p.ci_high)
+            });
+            let pp = n.per_parameter.as_ref().map(|p| p.q50);
+            format!(
+                "{paper:<24} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7.2}",
+                fmt(n.gaussian_null),
+                fmt(n.standardized.map(|e| e.alpha)),
+                fmt(n.hill),
+                fmt(n.mcculloch),
+                fmt(pp),
+                100.0 * n.zero_fraction
+            )
+        }
+        None => "-".into(),
+    }
+}
+
+/// The table printed after training: one row per run, last checkpoint.
+pub fn table(runs: &[RunReport]) -> String {
+    let w = runs.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
+    let mut s = format!(
+        "{:<w$} {:>7} {:>6} {:>6}  {:<24} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7}\n",
+        "run",
+        "params",
+        "iter",
+        "test%",
+        "alpha paper [95% CI]",
+        "null",
+        "std",
+        "hill",
+        "mcc",
+        "per-par",
+        "zeros%"
+    );
+    for r in runs {
+        if let Some(c) = r.checkpoints.last() {
+            s += &format!(
+                "{:<w$} {:>7} {:>6} {:>6.1}  {}\n",
+                r.label,
+                r.n_params,
+                c.iteration,
+                100.0 * c.test_accuracy,
+                last_noise(c)
+            );
+        }
+    }
+    s
+}
+
+fn csv(runs: &[RunReport]) -> String {
+    let mut s = String::from(
+        "run,label,iteration,set,train_loss,train_accuracy,test_accuracy,alpha_paper,ci_low,ci_high,alpha_null,alpha_standardized,alpha_hill,alpha_mcculloch,per_parameter_median,zero_fraction\n",
+    );
+    for (i, r) in runs.iter().enumerate() {
+        for c in &r.checkpoints {
+            for (set, n) in [("train", &c.noise_train), ("test", &c.noise_test)] {
+                if let Some(n) = n {
+                    let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+                    s += &format!(
+                        "{i},\"{}\",{},{set},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                        r.label,
+                        c.iteration,
+                        c.train_loss,
+                        c.train_accuracy,
+                        c.test_accuracy,
+                        o(n.paper.map(|p| p.alpha)),
+                        o(n.paper.map(|p| p.ci_low)),
+                        o(n.paper.map(|p| p.ci_high)),
+                        o(n.gaussian_null),
+                        o(n.standardized.map(|e| e.alpha)),
+                        o(n.hill),
+                        o(n.mcculloch),
+                        o(n.per_parameter.as_ref().map(|p| p.q50)),
+                        n.zero_fraction
+                    );
+                }
+            }
+        }
+    }
+    s
+}
+
+pub(super) fn run(a: TrainArgs) -> anyhow::Result<()> {
+    let mut cfg = TrainConfig::load(&a.config)?;
+    if let Some(n) = a.iterations {
+        anyhow::ensure!(n >= 1, "--iterations must be >= 1, got 0");
+        for r in &mut cfg.runs {
+            r.iterations = n;
+            r.checkpoint_every = r.checkpoint_every.min(n);
+        }
+    }
+    let (train, test) = cfg
+        .load_data()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build()
+        .context("cannot start worker threads")?;
+    let dir = a.out.join(&cfg.name);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let total: usize = cfg.runs.iter().map(|r| r.iterations).sum();
+    let bar = ProgressBar::with_draw_target(
+        Some(total as u64),
+        if a.quiet || !std::io::stdout().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} iterations  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let mut reports = Vec::new();
+    let mut base = 0u64;
+    for (i, r) in cfg.runs.iter().enumerate() {
+        bar.set_message(format!("run {}/{}: {}", i + 1, cfg.runs.len(), r.label));
+        let rep =
+            pool.install(|| config::train(r, &train, &test, |k| bar.set_position(base + k as u64)));
+        base += r.iterations as u64;
+        reports.push(rep);
+        let summary = Summary {
+            config: &cfg.name,
+            source: cfg.source.display().to_string(),
+            dataset: &cfg.dataset,
+            train_examples: train.len(),
+            test_examples: test.len(),
+            version: env!("CARGO_PKG_VERSION"),
+            runs: &reports,
+        };
+        write_atomic(
+            &dir.join("summary.json"),
+            (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
+        )?;
+        write_atomic(&dir.join("alpha.csv"), csv(&reports).as_bytes())?;
+    }
+    bar.finish_and_clear();
+    print!("{}", table(&reports));
+    println!(
+        "{} runs on {} ({} train / {} test examples) in {:.1} s; results in {}",
+        reports.len(),
+        cfg.dataset,
+        train.len(),
+        test.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,708 @@
+//! Training configuration files, their sweeps, and the training loop.
+
+use std::path::{Path, PathBuf};
+
+use rand::RngExt;
+use serde::Deserialize;
+
+use super::TrainError;
+use super::data::{self, Dataset};
+use super::mlp::{Loss, Mlp, Workspace};
+use super::noise::{self, NoiseReport};
+use crate::rng;
+use crate::scenario::{ScenarioError, line_col, locate};
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawTrain {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    data: RawData,
+    model: RawModel,
+    train: RawTrainOpts,
+    #[serde(default)]
+    noise: RawNoiseOpts,
+    #[allow(dead_code)] // expanded from the document table
+    sweep: Option<toml::Table>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    #[serde(default = "digits_name")]
+    dataset: String,
+    train_images: Option<PathBuf>,
+    train_labels: Option<PathBuf>,
+    test_images: Option<PathBuf>,
+    test_labels: Option<PathBuf>,
+    #[serde(default = "fifth")]
+    test_fraction: f64,
+    #[serde(default = "yes")]
+    normalize: bool,
+}
+
+impl Default for RawData {
+    fn default() -> Self {
+        RawData {
+            dataset: digits_name(),
+            train_images: None,
+            train_labels: None,
+            test_images: None,
+            test_labels: None,
+            test_fraction: 0.2,
+            normalize: true,
+        }
+    }
+}
+
+fn digits_name() -> String {
+    "digits".into()
+}
+fn fifth() -> f64 {
+    0.2
+}
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    width: i64,
+    depth: i64,
+    #[serde(default)]
+    bias: bool,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawTrainOpts {
+    #[serde(default = "ce")]
+    loss: String,
+    #[serde(default = "lr")]
+    learning_rate: f64,
+    #[serde(default = "hundred")]
+    batch_size: i64,
+    iterations: i64,
+    checkpoint_every: i64,
+    #[serde(default)]
+    halve_step: bool,
+}
+
+fn ce() -> String {
+    "cross-entropy".into()
+}
+fn lr() -> f64 {
+    0.1
+}
+fn hundred() -> i64 {
+    100
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct RawNoiseOpts {
+    batch_size: Option<i64>,
+    subsample: Option<i64>,
+    #[serde(default = "yes")]
+    on_test: bool,
+}
+
+/// One validated training run (one point of the sweep).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainRun {
+    /// The swept values, e.g. `model.width=64 model.depth=3`.
+    pub label: String,
+    /// Swept fields and their values.
+    pub params: Vec<(String, String)>,
+    /// Seed (initialization, minibatch order, null draws).
+    pub seed: u64,
+    /// Hidden width.
+    pub width: usize,
+    /// Number of linear layers.
+    pub depth: usize,
+    /// Biases in the linear layers.
+    pub bias: bool,
+    /// Loss.
+    pub loss: Loss,
+    /// Learning rate η.
+    pub learning_rate: f64,
+    /// Training minibatch size.
+    pub batch_size: usize,
+    /// SGD iterations.
+    pub iterations: usize,
+    /// Measure every this many iterations (and at the end).
+    pub checkpoint_every: usize,
+    /// Halve η at 1/3 and 2/3 of the iterations.
+    pub halve_step: bool,
+    /// Minibatch size of the noise measurement.
+    pub noise_batch_size: usize,
+    /// Hill/McCulloch subsample size.
+    pub subsample: usize,
+    /// Also measure on the test set.
+    pub on_test: bool,
+}
+
+/// A validated configuration.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// Name (output directory).
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The file.
+    pub source: PathBuf,
+    /// Data set name (`digits` or `idx`).
+    pub dataset: String,
+    data: RawData,
+    /// Runs in sweep order.
+    pub runs: Vec<TrainRun>,
+}
+
+fn err(src: &str, file: &Path, field: &str, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        file: file.to_path_buf(),
+        position: locate(src, field),
+        field: Some(field.to_string()),
+        message: message.into(),
+    }
+}
+
+fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), String> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut cur = t;
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return match cur.get_mut(*p) {
+                Some(slot) => {
+                    *slot = v.clone();
+                    Ok(())
+                }
+                None if matches!(
+                    *p,
+                    "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss"
+                ) =>
+                {
+                    cur.insert(p.to_string(), v.clone());
+                    Ok(())
+                }
+                None => Err(format!(
+                    "does not name a field of this configuration (no `{p}`)"
+                )),
+            };
+        }
+        cur = match cur.get_mut(*p) {
+            Some(toml::Value::Table(n)) => n,
+            _ => {
+                return Err(format!(
+                    "does not name a field of this configuration (no table `{}`)",
+                    parts[..=i].join(".")
+                ));
+            }
+        };
+    }
+    Err("is empty".into())
+}
+
+impl TrainConfig {
+    /// Reads and validates a training configuration.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+            file: path.into(),
+            position: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        })?;
+        Self::parse(&src, path)
+    }
+
+    /// Validates configuration text.
+    pub fn parse(src: &str, file: &Path) -> Result<Self, ScenarioError> {
+        let terr = |e: toml::de::Error| ScenarioError {
+            file: file.into(),
+            position: e.span().map(|s| line_col(src, s.start)),
+            field: None,
+            message: e
+                .message()
+                .lines()
+                .next()
+                .unwrap_or("invalid TOML")
+                .to_string(),
+        };
+        let doc: toml::Table = toml::from_str(src).map_err(terr)?;
+        let raw: RawTrain = toml::from_str(src).map_err(terr)?;
+        if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.')
+        {
+            return Err(err(
+                src,
+                file,
+                "name",
+                format!(
+                    "must be a non-empty file name without '/', got {:?}",
+                    raw.name
+                ),
+            ));
+        }
+        match raw.data.dataset.as_str() {
+            "digits" => {
+                if !(raw.data.test_fraction > 0.0 && raw.data.test_fraction < 1.0) {
+                    return Err(err(
+                        src,
+                        file,
+                        "data.test_fraction",
+                        format!("must be in (0, 1), got {}", raw.data.test_fraction),
+                    ));
+                }
+            }
+            "idx" => {
+                for (k, v) in [
+                    ("train_images", &raw.data.train_images),
+                    ("train_labels", &raw.data.train_labels),
+                    ("test_images", &raw.data.test_images),
+                    ("test_labels", &raw.data.test_labels),
+                ] {
+                    if v.is_none() {
+                        return Err(err(
+                            src,
+                            file,
+                            "data",
+                            format!("dataset \"idx\" needs data.{k}"),
+                        ));
+                    }
+                }
+            }
+            other => {
+                return Err(err(
+                    src,
+                    file,
+                    "data.dataset",
+                    format!("must be \"digits\" or \"idx\", got {other:?}"),
+                ));
+            }
+        }
+        // Sweep: lists of numbers or strings; grid (default) or zip.
+        let mut axes: Vec<(String, Vec<toml::Value>)> = Vec::new();
+        let mut zip = false;
+        if let Some(toml::Value::Table(sw)) = doc.get("sweep") {
+            for (k, v) in sw {
+                if k == "mode" {
+                    zip = match v.as_str() {
+                        Some("zip") => true,
+                        Some("grid") => false,
+                        _ => {
+                            return Err(err(
+                                src,
+                                file,
+                                "sweep.mode",
+                                format!("must be \"grid\" or \"zip\", got {v}"),
+                            ));
+                        }
+                    };
+                    continue;
+                }
+                match v {
+                    toml::Value::Array(a) if !a.is_empty() => axes.push((k.clone(), a.clone())),
+                    _ => {
+                        return Err(err(
+                            src,
+                            file,
+                            &format!("sweep.\"{k}\""),
+                            "must be a non-empty list of values",
+                        ));
+                    }
+                }
+            }
+        }
+        let mut points: Vec<Vec<(String, toml::Value)>> = vec![vec![]];
+        if zip && !axes.is_empty() {
+            let n = axes[0].1.len();
+            if let Some((k, _)) = axes.iter().find(|(_, v)| v.len() != n) {
+                return Err(err(
+                    src,
+                    file,
+                    &format!("sweep.\"{k}\""),
+                    format!("zip mode needs {n} values like the first key"),
+                ));
+            }
+            points = (0..n)
+                .map(|i| {
+                    axes.iter()
+                        .map(|(k, v)| (k.clone(), v[i].clone()))
+                        .collect()
+                })
+                .collect();
+        } else {
+            for (k, vals) in &axes {
+                points = points
+                    .into_iter()
+                    .flat_map(|p| {
+                        vals.iter().map(move |v| {
+                            let mut q = p.clone();
+                            q.push((k.clone(), v.clone()));
+                            q
+                        })
+                    })
+                    .collect();
+            }
+        }
+        let mut base = doc.clone();
+        base.remove("sweep");
+        let mut runs = Vec::new();
+        for assign in points {
+            let mut t = base.clone();
+            for (k, v) in &assign {
+                set_value(&mut t, k, v)
+                    .map_err(|m| err(src, file, &format!("sweep.\"{k}\""), m))?;
+            }
+            let note = if assign.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (at sweep point {})",
+                    assign
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            let r = RawTrain::deserialize(toml::Value::Table(t)).map_err(|e| {
+                err(
+                    src,
+                    file,
+                    "",
+                    format!("{}{note}", e.message().lines().next().unwrap_or("")),
+                )
+            })?;
+            let bad = |field: &str, msg: String| err(src, file, field, format!("{msg}{note}"));
+            let pos = |field: &str, v: i64| -> Result<usize, ScenarioError> {
+                if v >= 1 {
+                    Ok(v as usize)
+                } else {
+                    Err(bad(field, format!("must be >= 1, got {v}")))
+                }
+            };
+            let width = pos("model.width", r.model.width)?;
+            let depth = pos("model.depth", r.model.depth)?;
+            let batch_size = pos("train.batch_size", r.train.batch_size)?;
+            let iterations = pos("train.iterations", r.train.iterations)?;
+            let checkpoint_every = pos("train.checkpoint_every", r.train.checkpoint_every)?;
+            let noise_batch_size = pos(
+                "noise.batch_size",
+                r.noise.batch_size.unwrap_or(r.train.batch_size),
+            )?;
+            let subsample = pos("noise.subsample", r.noise.subsample.unwrap_or(1_000_000))?;
+            if !(r.train.learning_rate > 0.0 && r.train.learning_rate.is_finite()) {
+                return Err(bad(
+                    "train.learning_rate",
+                    format!("must be finite and > 0, got {}", r.train.learning_rate),
+                ));
+            }
+            let loss = match r.train.loss.as_str() {
+                "cross-entropy" => Loss::CrossEntropy,
+                "hinge" => Loss::Hinge,
+                other => {
+                    return Err(bad(
+                        "train.loss",
+                        format!("must be \"cross-entropy\" or \"hinge\", got {other:?}"),
+                    ));
+                }
+            };
+            let params: Vec<(String, String)> = assign
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                    )
+                })
+                .collect();
+            let label = if params.is_empty() {
+                "base".into()
+            } else {
+                params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            runs.push(TrainRun {
+                label,
+                params,
+                seed: r.seed,
+                width,
+                depth,
+                bias: r.model.bias,
+                loss,
+                learning_rate: r.train.learning_rate,
+                batch_size,
+                iterations,
+                checkpoint_every,
+                halve_step: r.train.halve_step,
+                noise_batch_size,
+                subsample,
+                on_test: r.noise.on_test,
+            });
+        }
+        Ok(TrainConfig {
+            name: raw.name,
+            description: raw.description,
+            source: file.into(),
+            dataset: raw.data.dataset.clone(),
+            data: raw.data,
+            runs,
+        })
+    }
+
+    /// Loads the data: (train, test), normalized if requested. The digits split is seeded by the
+    /// configuration's first run seed so every run of a sweep sees the same split.
+    pub fn load_data(&self) -> Result<(Dataset, Dataset), TrainError> {
+        let (mut tr, mut te) = match self.dataset.as_str() {
+            "idx" => {
+                let need = |p: &Option<PathBuf>| {
+                    p.clone()
+                        .ok_or_else(|| TrainError::Data("idx paths missing".into()))
+                };
+                (
+                    data::read_idx(
+                        &need(&self.data.train_images)?,
+                        &need(&self.data.train_labels)?,
+                    )?,
+                    data::read_idx(
+                        &need(&self.data.test_images)?,
+                        &need(&self.data.test_labels)?,
+                    )?,
+                )
+            }
+            _ => data::split(&data::digits()?, self.data.test_fraction, 0),
+        };
+        if self.data.normalize {
+            data::normalize(&mut tr, &mut te);
+        }
+        Ok((tr, te))
+    }
+}
+
+/// One checkpoint of a run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Checkpoint {
+    /// SGD iterations done.
+    pub iteration: usize,
+    /// Learning rate in force.
+    pub learning_rate: f64,
+    /// Mean training loss over the full training set.
+    pub train_loss: f64,
+    /// Training accuracy.
+    pub train_accuracy: f64,
+    /// Test loss.
+    pub test_loss: f64,
+    /// Test accuracy.
+    pub test_accuracy: f64,
+    /// Noise measured on the training set.
+    pub noise_train: Option<NoiseReport>,
+    /// Noise measured on the test set.
+    pub noise_test: Option<NoiseReport>,
+}
+
+/// A finished run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RunReport {
+    /// Label.
+    pub label: String,
+    /// Swept values.
+    pub params: std::collections::BTreeMap<String, String>,
+    /// Layer sizes.
+    pub sizes: Vec<usize>,
+    /// Parameters M.
+    pub n_params: usize,
+    /// Loss name.
+    pub loss: &'static str,
+    /// Seed.
+    pub seed: u64,
+    /// Checkpoints in order.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Wall time.
+    pub wall_seconds: f64,
+}
+
+/// Trains one run, measuring the noise at every checkpoint. `progress(iterations done)` is called
+/// after every step.
+pub fn train(
+    run: &TrainRun,
+    train: &Dataset,
+    test: &Dataset,
+    mut progress: impl FnMut(usize),
+) -> RunReport {
+    let t0 = std::time::Instant::now();
+    let mut sizes = vec![train.dim];
+    sizes.extend(std::iter::repeat_n(run.width, run.depth.saturating_sub(1)));
+    sizes.push(train.classes);
+    let mut net = Mlp::new(&sizes, run.bias, run.seed);
+    let mut ws = Workspace::default();
+    let mut grad = vec![0f32; net.n_params()];
+    let n = train.len();
+    let b = run.batch_size.min(n);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut pos = n; // forces a shuffle before the first step
+    let mut r = rng::aux_stream(run.seed, 0x7A11, 0);
+    let (mut xb, mut yb) = (vec![0f32; b * train.dim], vec![0u8; b]);
+    let mut checkpoints = Vec::new();
+    let measure = |net: &Mlp, it: usize, lr: f64| {
+        let (train_loss, train_accuracy) = net.evaluate(&train.x, &train.y, run.loss);
+        let (test_loss, test_accuracy) = net.evaluate(&test.x, &test.y, run.loss);
+        let nb = run.noise_batch_size;
+        Checkpoint {
+            iteration: it,
+            learning_rate: lr,
+            train_loss,
+            train_accuracy,
+            test_loss,
+            test_accuracy,
+            noise_train: noise::measure(
+                net,
+                &train.x,
+                &train.y,
+                nb,
+                run.loss,
+                run.subsample,
+                run.seed ^ it as u64,
+            ),
+            noise_test: if run.on_test {
+                noise::measure(
+                    net,
+                    &test.x,
+                    &test.y,
+                    nb,
+                    run.loss,
+                    run.subsample,
+                    run.seed ^ it as u64 ^ 0x7E57,
+                )
+            } else {
+                None
+            },
+        }
+    };
+    for it in 0..run.iterations {
+        let lr = learning_rate(run, it);
+        if pos + b > n {
+            for i in (1..n).rev() {
+                order.swap(i, r.random_range(0..=i));
+            }
+            pos = 0;
+        }
+        for (k, &i) in order[pos..pos + b].iter().enumerate() {
+            xb[k * train.dim..(k + 1) * train.dim]
+                .copy_from_slice(&train.x[i * train.dim..(i + 1) * train.dim]);
+            yb[k] = train.y[i];
+        }
+        pos += b;
+        net.loss_grad(&xb, &yb, run.loss, &mut ws, &mut grad);
+        net.step(&grad, lr as f32);
+        progress(it + 1);
+        if (it + 1) % run.checkpoint_every == 0 || it + 1 == run.iterations {
+            checkpoints.push(measure(&net, it + 1, lr));
+        }
+    }
+    RunReport {
+        label: run.label.clone(),
+        params: run.params.iter().cloned().collect(),
+        sizes,
+        n_params: net.n_params(),
+        loss: run.loss.name(),
+        seed: run.seed,
+        checkpoints,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+fn learning_rate(run: &TrainRun, it: usize) -> f64 {
+    if !run.halve_step {
+        return run.learning_rate;
+    }
+    let third = run.iterations as f64 / 3.0;
+    run.learning_rate
+        * if (it as f64) < third {
+            1.0
+        } else if (it as f64) < 2.0 * third {
+            0.5
+        } else {
+            0.25
+        }
+}
+
+/// Reads a measured α from a `levylab train` summary.json: run `run` (0-based), checkpoint
+/// `checkpoint` (negative counts from the end: −1 = last), `method` = paper | hill | mcculloch | null,
+/// `set` = train | test. Returns α and a description of where it came from.
+pub fn measured_alpha(
+    path: &Path,
+    run: usize,
+    checkpoint: i64,
+    method: &str,
+    set: &str,
+) -> Result<(f64, String), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read {}: {e} (run `levylab train` first)",
+            path.display()
+        )
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a levylab train summary: {e}", path.display()))?;
+    let runs = v["runs"]
+        .as_array()
+        .ok_or_else(|| format!("{} has no \"runs\"", path.display()))?;
+    let r = runs
+        .get(run)
+        .ok_or_else(|| format!("{} has {} runs, no run {run}", path.display(), runs.len()))?;
+    let cps = r["checkpoints"]
+        .as_array()
+        .ok_or_else(|| format!("{}: run {run} has no checkpoints", path.display()))?;
+    let idx = if checkpoint < 0 {
+        cps.len() as i64 + checkpoint
+    } else {
+        checkpoint
+    };
+    let cp = usize::try_from(idx)
+        .ok()
+        .and_then(|i| cps.get(i))
+        .ok_or_else(|| {
+            format!(
+                "{}: run {run} has {} checkpoints, no checkpoint {checkpoint}",
+                path.display(),
+                cps.len()
+            )
+        })?;
+    let noise = &cp[if set == "test" {
+        "noise_test"
+    } else {
+        "noise_train"
+    }];
+    let a = match method {
+        "paper" => noise["paper"]["alpha"].as_f64(),
+        "hill" => noise["hill"].as_f64(),
+        "mcculloch" => noise["mcculloch"].as_f64(),
+        "null" => noise["gaussian_null"].as_f64(),
+        other => {
+            return Err(format!(
+                "method must be paper, hill, mcculloch or null, got {other:?}"
+            ));
+        }
+    }
+    .ok_or_else(|| {
+        format!(
+            "{}: run {run}, checkpoint {checkpoint} has no {method} estimate on the {set} set",
+            path.display()
+        )
+    })?;
+    let desc = format!(
+        "{} run {run} ({}) iteration {} {set} {method}",
+        path.display(),
+        r["label"].as_str().unwrap_or(""),
+        cp["iteration"]
+    );
+    Ok((a, desc))
+}

@@ -1,0 +1,263 @@
+//! Data sets: the embedded digits set, MNIST-format IDX files, seeded splits, normalization.
+
+use std::io::Read;
+use std::path::Path;
+
+use flate2::read::GzDecoder;
+use rand::RngExt;
+
+use super::TrainError;
+use crate::rng;
+
+/// The digits set (1797 8×8 images, 10 classes), embedded: see data/README.md for its origin.
+static DIGITS_GZ: &[u8] = include_bytes!("../../data/digits.csv.gz");
+
+/// Features (row-major, n × dim, f32) and labels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// n × dim features, row-major.
+    pub x: Vec<f32>,
+    /// n labels in 0..classes.
+    pub y: Vec<u8>,
+    /// Feature dimension.
+    pub dim: usize,
+    /// Number of classes.
+    pub classes: usize,
+}
+
+impl Dataset {
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+    /// Rows `idx` as a new dataset.
+    pub fn subset(&self, idx: &[usize]) -> Dataset {
+        let mut x = Vec::with_capacity(idx.len() * self.dim);
+        for &i in idx {
+            x.extend_from_slice(&self.x[i * self.dim..(i + 1) * self.dim]);
+        }
+        Dataset {
+            x,
+            y: idx.iter().map(|&i| self.y[i]).collect(),
+            dim: self.dim,
+            classes: self.classes,
+        }
+    }
+}
+
+/// The embedded digits set: 1797 examples, 64 features (pixel values 0–16), 10 classes.
+pub fn digits() -> Result<Dataset, TrainError> {
+    let mut text = String::new();
+    GzDecoder::new(DIGITS_GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| TrainError::Data(format!("embedded digits set: {e}")))?;
+    let mut x = Vec::with_capacity(1797 * 64);
+    let mut y = Vec::with_capacity(1797);
+    for (no, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != 65 {
+            return Err(TrainError::Data(format!(
+                "embedded digits set, line {}: expected 65 fields, got {}",
+                no + 1,
+                fields.len()
+            )));
+        }
+        for f in &fields[..64] {
+            x.push(f.trim().parse::<f32>().map_err(|_| {
+                TrainError::Data(format!(
+                    "embedded digits set, line {}: bad value {f:?}",
+                    no + 1
+                ))
+            })?);
+        }
+        let label: f32 = fields[64].trim().parse().map_err(|_| {
+            TrainError::Data(format!("embedded digits set, line {}: bad label", no + 1))
+        })?;
+        y.push(label as u8);
+    }
+    Ok(Dataset {
+        x,
+        y,
+        dim: 64,
+        classes: 10,
+    })
+}
+
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, TrainError> {
+    let raw = std::fs::read(path)
+        .map_err(|e| TrainError::Data(format!("cannot read {}: {e}", path.display())))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| TrainError::Data(format!("{}: bad gzip data: {e}", path.display())))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+fn be_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// Reads an MNIST-format pair: images (magic 2051, u8, n × rows × cols) and labels (magic 2049, u8),
+/// gzip-compressed or raw. Pixels are returned as f32 in 0–255.
+pub fn read_idx(images: &Path, labels: &Path) -> Result<Dataset, TrainError> {
+    let im = read_maybe_gz(images)?;
+    let lb = read_maybe_gz(labels)?;
+    if im.len() < 16 || be_u32(&im, 0) != 2051 {
+        return Err(TrainError::Data(format!(
+            "{}: not an IDX image file (magic {}, expected 2051)",
+            images.display(),
+            if im.len() >= 4 {
+                be_u32(&im, 0).to_string()
+            } else {
+                "missing".into()
+            }
+        )));
+    }
+    if lb.len() < 8 || be_u32(&lb, 0) != 2049 {
+        return Err(TrainError::Data(format!(
+            "{}: not an IDX label file (magic {}, expected 2049)",
+            labels.display(),
+            if lb.len() >= 4 {
+                be_u32(&lb, 0).to_string()
+            } else {
+                "missing".into()
+            }
+        )));
+    }
+    let (n, rows, cols) = (
+        be_u32(&im, 4) as usize,
+        be_u32(&im, 8) as usize,
+        be_u32(&im, 12) as usize,
+    );
+    let nl = be_u32(&lb, 4) as usize;
+    if n != nl {
+        return Err(TrainError::Data(format!(
+            "{} has {n} images but {} has {nl} labels",
+            images.display(),
+            labels.display()
+        )));
+    }
+    let dim = rows * cols;
+    if im.len() < 16 + n * dim {
+        return Err(TrainError::Data(format!(
+            "{}: truncated: {n} images of {rows}×{cols} need {} bytes, found {}",
+            images.display(),
+            16 + n * dim,
+            im.len()
+        )));
+    }
+    if lb.len() < 8 + n {
+        return Err(TrainError::Data(format!(
+            "{}: truncated: {n} labels need {} bytes, found {}",
+            labels.display(),
+            8 + n,
+            lb.len()
+        )));
+    }
+    let x = im[16..16 + n * dim].iter().map(|&v| v as f32).collect();
+    let y: Vec<u8> = lb[8..8 + n].to_vec();
+    let classes = y.iter().copied().max().map_or(0, |m| m as usize + 1);
+    Ok(Dataset { x, y, dim, classes })
+}
+
+/// A seeded split into (train, test) with `test_fraction` of the examples in the test part.
+pub fn split(d: &Dataset, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
+    let n = d.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut r = rng::aux_stream(seed, 0x5917, 0);
+    for i in (1..n).rev() {
+        idx.swap(i, r.random_range(0..=i));
+    }
+    let n_test = ((n as f64) * test_fraction).round() as usize;
+    let (test, train) = idx.split_at(n_test);
+    (d.subset(train), d.subset(test))
+}
+
+/// Per-feature standardization with the train set's mean and standard deviation (features with zero
+/// spread are only centred), applied to both sets.
+pub fn normalize(train: &mut Dataset, test: &mut Dataset) {
+    let (n, dim) = (train.len(), train.dim);
+    let mut mean = vec![0f64; dim];
+    let mut sq = vec![0f64; dim];
+    for row in train.x.chunks_exact(dim) {
+        for (j, &v) in row.iter().enumerate() {
+            mean[j] += v as f64;
+            sq[j] += (v as f64) * (v as f64);
+        }
+    }
+    let stats: Vec<(f32, f32)> = (0..dim)
+        .map(|j| {
+            let m = mean[j] / n as f64;
+            let var = (sq[j] / n as f64 - m * m).max(0.0);
+            (m as f32, if var > 1e-12 { var.sqrt() as f32 } else { 1.0 })
+        })
+        .collect();
+    for d in [train, test] {
+        for row in d.x.chunks_exact_mut(dim) {
+            for (v, (m, s)) in row.iter_mut().zip(&stats) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_loads_and_splits_reproducibly() {
+        let d = digits().unwrap();
+        assert_eq!((d.len(), d.dim, d.classes), (1797, 64, 10));
+        assert!(d.x.iter().all(|&v| (0.0..=16.0).contains(&v)));
+        let (tr, te) = split(&d, 0.2, 1);
+        assert_eq!((tr.len(), te.len()), (1438, 359));
+        assert_eq!(split(&d, 0.2, 1).1, te);
+        assert_ne!(split(&d, 0.2, 2).1, te);
+    }
+
+    #[test]
+    fn idx_errors_are_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let (im, lb) = (dir.path().join("im"), dir.path().join("lb"));
+        let mut img = vec![0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2];
+        img.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        std::fs::write(&im, &img).unwrap();
+        std::fs::write(&lb, [0, 0, 8, 1, 0, 0, 0, 2, 3, 7]).unwrap();
+        let d = read_idx(&im, &lb).unwrap();
+        assert_eq!(
+            (d.len(), d.dim, d.classes, d.y.clone()),
+            (2, 4, 8, vec![3, 7])
+        );
+        std::fs::write(&lb, [0, 0, 8, 1, 0, 0, 0, 3, 3, 7, 1]).unwrap();
+        assert!(
+            read_idx(&im, &lb)
+                .unwrap_err()
+                .to_string()
+                .contains("has 2 images but")
+        );
+        std::fs::write(&lb, [0, 0, 8, 2, 0, 0, 0, 2, 3, 7]).unwrap();
+        assert!(
+            read_idx(&im, &lb)
+                .unwrap_err()
+                .to_string()
+                .contains("magic 2050, expected 2049")
+        );
+        std::fs::write(&lb, [0, 0, 8, 1, 0, 0, 0, 2, 3, 7]).unwrap();
+        std::fs::write(&im, &img[..20]).unwrap();
+        assert!(
+            read_idx(&im, &lb)
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
+    }
+}

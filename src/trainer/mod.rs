@@ -1,0 +1,25 @@
+//! The embedded trainer: fully connected networks trained by SGD on a shipped data set, with the
+//! gradient noise measured at checkpoints (the empirical half of Şimşekli, Sagun & Gürbüzbalaban 2019).
+//!
+//! * [`data`] — the embedded digits set, IDX files, seeded split, normalization;
+//! * [`mlp`] — the network (f32, matrixmultiply), losses, gradients;
+//! * [`noise`] — the streamed noise measurement (paper's estimator pooled, per layer, per parameter,
+//!   Gaussian null, Hill, McCulloch, zeros, noise norms);
+//! * [`config`] — the TOML run description with sweeps, and the training loop.
+
+pub mod config;
+pub mod data;
+mod gemm;
+pub mod mlp;
+pub mod noise;
+
+pub use config::{RunReport, TrainConfig, TrainRun, measured_alpha};
+
+/// Errors of the trainer.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// A data set could not be read.
+    #[error("{0}")]
+    Data(String),
+}
