@@ -93,6 +93,16 @@ struct RawTrainOpts {
     halve_step: bool,
 }
 
+impl Default for RawNoiseOpts {
+    fn default() -> Self {
+        RawNoiseOpts {
+            batch_size: None,
+            subsample: None,
+            on_test: true,
+        }
+    }
+}
+
 fn ce() -> String {
     "cross-entropy".into()
 }
@@ -103,7 +113,7 @@ fn hundred() -> i64 {
     100
 }
 
-#[derive(Debug, Deserialize, Clone, Default)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawNoiseOpts {
     batch_size: Option<i64>,
@@ -269,8 +279,8 @@ impl TrainConfig {
                         return Err(err(
                             src,
                             file,
-                            "data",
-                            format!("dataset \"idx\" needs data.{k}"),
+                            "data.dataset",
+                            format!("\"idx\" needs data.{k}"),
                         ));
                     }
                 }
