@@ -4,5 +4,6 @@ mod benchmarks;
 criterion::criterion_main!(
     benchmarks::noise::benches,
     benchmarks::sde::benches,
-    benchmarks::stats::benches
+    benchmarks::stats::benches,
+    benchmarks::trainer::benches
 );

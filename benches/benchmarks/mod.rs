@@ -1,3 +1,4 @@
 pub mod noise;
 pub mod sde;
 pub mod stats;
+pub mod trainer;

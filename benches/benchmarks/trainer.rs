@@ -1,0 +1,38 @@
+//! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 (f32, single
+//! thread, the shape DESIGN.md §9 measured), and one full noise measurement on digits.
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group};
+use levylab::trainer::data;
+use levylab::trainer::mlp::{Loss, Mlp, Workspace};
+use levylab::trainer::noise::measure;
+use rand::RngExt;
+
+fn gradient(c: &mut Criterion) {
+    let net = Mlp::new(&[784, 512, 512, 10], false, 0);
+    let mut r = levylab::rng::stream(1, 0);
+    let x: Vec<f32> = (0..128 * 784).map(|_| r.random::<f32>()).collect();
+    let y: Vec<u8> = (0..128).map(|i| (i % 10) as u8).collect();
+    let mut ws = Workspace::default();
+    let mut g = vec![0f32; net.n_params()];
+    let mut grp = c.benchmark_group("trainer");
+    grp.sample_size(30);
+    grp.bench_function("gradient-784-512-512-10-batch128", |b| {
+        b.iter(|| black_box(net.loss_grad(&x, &y, Loss::CrossEntropy, &mut ws, &mut g)))
+    });
+    let (mut tr, mut te) = data::split(&data::digits().unwrap(), 0.2, 0);
+    data::normalize(&mut tr, &mut te);
+    let small = Mlp::new(&[64, 256, 256, 10], false, 0);
+    grp.sample_size(10);
+    grp.bench_function("noise-measurement-digits-64-256-256-10", |b| {
+        b.iter(|| {
+            black_box(
+                measure(&small, &tr.x, &tr.y, 100, Loss::CrossEntropy, 1_000_000, 0)
+                    .map(|r| r.paper),
+            )
+        })
+    });
+    grp.finish();
+}
+
+criterion_group!(benches, gradient);
