@@ -159,9 +159,7 @@ fn idx_data_trains_end_to_end() {
     };
     write("train", 0..1400);
     write("t10k", 1400..1797);
-    let cfg = concat!(
-        "name = \"idx\"\n[data]\ndataset = \"idx\"\ntrain_images = \"train-images-idx3-ubyte\"\ntrain_labels = \"train-labels-idx1-ubyte\"\ntest_images = \"t10k-images-idx3-ubyte\"\ntest_labels = \"t10k-labels-idx1-ubyte\"\n[model]\nwidth = 32\ndepth = 2\n[train]\niterations = 300\ncheckpoint_every = 300\n"
-    );
+    let cfg = "name = \"idx\"\n[data]\ndataset = \"idx\"\ntrain_images = \"train-images-idx3-ubyte\"\ntrain_labels = \"train-labels-idx1-ubyte\"\ntest_images = \"t10k-images-idx3-ubyte\"\ntest_labels = \"t10k-labels-idx1-ubyte\"\n[model]\nwidth = 32\ndepth = 2\n[train]\niterations = 300\ncheckpoint_every = 300\n";
     std::fs::write(dir.path().join("idx.toml"), cfg).unwrap();
     let o = levylab_in(dir.path(), &["train", "idx.toml", "--quiet"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
