@@ -1,6 +1,7 @@
 //! The `levylab` command line: argument types, subcommands, and the only code that prints.
 
 mod estimate;
+mod figures;
 mod run;
 mod sample;
 mod train;
@@ -8,6 +9,7 @@ mod train;
 use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
+pub use figures::FiguresArgs;
 pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
 pub use sample::{SampleArgs, draw};
 pub use train::TrainArgs;
@@ -33,6 +35,8 @@ pub enum Command {
     Theory(TheoryArgs),
     /// Train networks by SGD and measure the tail index of their gradient noise.
     Train(TrainArgs),
+    /// Regenerate the paper's figures and the exit-time comparisons as PNGs.
+    Figures(FiguresArgs),
     /// Draw samples of an α-stable law S_α(σ, β, μ).
     Sample(SampleArgs),
     /// Estimate the tail index α of samples in a file (text, CSV column or .npy).
@@ -46,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Validate(a) => run::validate(a),
         Command::Theory(a) => run::theory(a),
         Command::Train(a) => train::run(a),
+        Command::Figures(a) => figures::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),
     }

@@ -133,7 +133,7 @@ struct Summary<'a> {
     points: &'a [PointSummary],
 }
 
-fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSummary {
+pub(super) fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSummary {
     let e = exit_sample(outcomes);
     let best = e.best_mean().ok();
     let theory = predictions(p);
@@ -193,7 +193,7 @@ fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSum
     }
 }
 
-fn run_point(p: &Point, s: &Scenario, done: &AtomicU64) -> (Vec<Outcome>, u64) {
+pub(super) fn run_point(p: &Point, s: &Scenario, done: &AtomicU64) -> (Vec<Outcome>, u64) {
     match &p.model {
         Model::Line(sim) => {
             let cfg = RunConfig {

@@ -62,7 +62,7 @@ pub struct Series {
 }
 
 /// An axis: label and whether it is logarithmic.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Axis {
     /// Label with unit.
     pub label: String,
@@ -236,4 +236,226 @@ pub fn series_plot(
         .map_err(&err)?;
     root.present().map_err(&err)?;
     Ok(())
+}
+
+/// One data set drawn in a panel.
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize)]
+pub struct Trace {
+    /// Legend label ("" for no legend entry).
+    pub label: String,
+    /// Markers with vertical error bars: (x, y, low, high); low = high = y draws no bar.
+    pub markers: Vec<(f64, f64, f64, f64)>,
+    /// A solid line through these points.
+    pub line: Vec<(f64, f64)>,
+    /// Dashed (theory) lines, each with its own legend label.
+    pub dashed: Vec<(String, Vec<(f64, f64)>)>,
+    /// Colour index into [`PALETTE`].
+    pub color: usize,
+}
+
+/// One chart inside a figure.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Panel {
+    /// Panel title.
+    pub title: String,
+    /// x axis.
+    pub x: Axis,
+    /// y axis.
+    pub y: Axis,
+    /// What to draw.
+    pub traces: Vec<Trace>,
+    /// Fixed y range (in data units) instead of the data's extent.
+    pub y_range: Option<(f64, f64)>,
+}
+
+/// Size of every multi-panel figure, in pixels.
+pub const FIGURE_SIZE: (u32, u32) = (1400, 900);
+
+fn extent(p: &Panel) -> Option<((f64, f64), (f64, f64))> {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    let mut add = |x: f64, y: f64| {
+        if let (Some(a), Some(b)) = (tf(x, p.x.log), tf(y, p.y.log)) {
+            xs.push(a);
+            ys.push(b);
+        }
+    };
+    for t in &p.traces {
+        for &(x, y, lo, hi) in &t.markers {
+            add(x, y);
+            add(x, lo);
+            add(x, hi);
+        }
+        for &(x, y) in t
+            .line
+            .iter()
+            .chain(t.dashed.iter().flat_map(|d| d.1.iter()))
+        {
+            add(x, y);
+        }
+    }
+    if xs.is_empty() {
+        return None;
+    }
+    let mm = |v: &[f64]| {
+        (
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        )
+    };
+    let pad = |(lo, hi): (f64, f64)| {
+        let w = if hi > lo { hi - lo } else { 1.0 };
+        (lo - 0.06 * w, hi + 0.06 * w)
+    };
+    let yr = match p.y_range {
+        Some((a, b)) => (tf(a, p.y.log)?, tf(b, p.y.log)?),
+        None => pad(mm(&ys)),
+    };
+    Some((pad(mm(&xs)), yr))
+}
+
+/// A figure of `rows × cols` panels with a title and a caption line (the scenario or config that
+/// produced it). Draws only; every number comes from the caller.
+pub fn panels(
+    out: &Path,
+    title: &str,
+    caption: &str,
+    (rows, cols): (usize, usize),
+    panels: &[Panel],
+) -> Result<(), FigureError> {
+    register_font();
+    let err = draw_err(out);
+    let root = BitMapBackend::new(out, FIGURE_SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let (head, rest) = root.split_vertically(46);
+    let (body, foot) = rest.split_vertically(FIGURE_SIZE.1 - 46 - 30);
+    head.draw(&Text::new(
+        title.to_string(),
+        (14, 10),
+        ("sans-serif", 26).into_font(),
+    ))
+    .map_err(&err)?;
+    foot.draw(&Text::new(
+        caption.to_string(),
+        (14, 6),
+        ("sans-serif", 15).into_font().color(&RGBColor(80, 80, 80)),
+    ))
+    .map_err(&err)?;
+    let areas = body.split_evenly((rows, cols));
+    for (area, p) in areas.iter().zip(panels) {
+        let Some(((x0, x1), (y0, y1))) = extent(p) else {
+            continue;
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(p.title.as_str(), ("sans-serif", 19))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(&err)?;
+        let (xl, yl) = (p.x.log, p.y.log);
+        chart
+            .configure_mesh()
+            .x_desc(p.x.label.as_str())
+            .y_desc(p.y.label.as_str())
+            .x_label_formatter(&|v| tick(*v, xl))
+            .y_label_formatter(&|v| tick(*v, yl))
+            .x_labels(7)
+            .y_labels(7)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()
+            .map_err(&err)?;
+        let mut any_label = false;
+        for t in &p.traces {
+            let c = PALETTE[t.color % PALETTE.len()];
+            let tx = |x: f64| tf(x, xl);
+            let ty = |y: f64| tf(y, yl);
+            if !t.line.is_empty() {
+                let pts: Vec<(f64, f64)> = t
+                    .line
+                    .iter()
+                    .filter_map(|&(x, y)| Some((tx(x)?, ty(y)?)))
+                    .collect();
+                // plotters joins thick polylines with miters, which spike at the sharp turns of a
+                // jump path: dense lines are drawn 1 px wide.
+                let width = if pts.len() > 400 { 1 } else { 2 };
+                let s = chart
+                    .draw_series(LineSeries::new(pts, c.stroke_width(width)))
+                    .map_err(&err)?;
+                if !t.label.is_empty() && t.markers.is_empty() {
+                    any_label = true;
+                    s.label(t.label.clone()).legend(move |(lx, ly)| {
+                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], c.stroke_width(2))
+                    });
+                }
+            }
+            if !t.markers.is_empty() {
+                let pts: Vec<(f64, f64, f64, f64)> = t
+                    .markers
+                    .iter()
+                    .filter_map(|&(x, y, lo, hi)| {
+                        Some((tx(x)?, ty(y)?, ty(lo).unwrap_or(y0), ty(hi).unwrap_or(y1)))
+                    })
+                    .collect();
+                chart
+                    .draw_series(pts.iter().filter(|p| p.2 < p.3).map(|&(a, b, lo, hi)| {
+                        ErrorBar::new_vertical(a, lo, b, hi, c.stroke_width(2), 8)
+                    }))
+                    .map_err(&err)?;
+                let s = chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&(a, b, _, _)| Circle::new((a, b), 5, c.filled())),
+                    )
+                    .map_err(&err)?;
+                if !t.label.is_empty() {
+                    any_label = true;
+                    s.label(t.label.clone())
+                        .legend(move |(lx, ly)| Circle::new((lx + 10, ly), 5, c.filled()));
+                }
+            }
+            for (j, (name, d)) in t.dashed.iter().enumerate() {
+                let pts: Vec<(f64, f64)> = d
+                    .iter()
+                    .filter_map(|&(x, y)| Some((tx(x)?, ty(y)?)))
+                    .collect();
+                if pts.is_empty() {
+                    continue;
+                }
+                let style = c.stroke_width(2);
+                let s = chart
+                    .draw_series(DashedLineSeries::new(pts, [9u32, 5, 3][j % 3], 5, style))
+                    .map_err(&err)?;
+                if !name.is_empty() {
+                    any_label = true;
+                    s.label(name.clone()).legend(move |(lx, ly)| {
+                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], style)
+                    });
+                }
+            }
+        }
+        if any_label {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(&err)?;
+        }
+    }
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
+/// A histogram as a step line: bin edges `edges` (n + 1) and densities `d` (n).
+pub fn steps(edges: &[f64], d: &[f64]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(2 * d.len() + 2);
+    for (i, &v) in d.iter().enumerate() {
+        out.push((edges[i], v));
+        out.push((edges[i + 1], v));
+    }
+    out
 }

@@ -194,7 +194,7 @@ impl Simulation {
     /// paths end as censored at their current time and paths not yet started as censored at time 0.
     pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
         let width = cfg.lane_width.max(1);
-        let chunk = (width * 32) as u64;
+        let chunk = (width * 8) as u64;
         let n_chunks = cfg.paths.div_ceil(chunk);
         let parts: Vec<(Vec<Outcome>, u64)> = (0..n_chunks)
             .into_par_iter()
