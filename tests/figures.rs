@@ -4,19 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-const NAMES: [&str; 11] = [
-    "noise-norms",
-    "stable-densities-paths",
-    "alpha-width-depth",
-    "alpha-batch-size",
-    "alpha-iterations",
-    "estimator-calibration",
-    "double-well-paths",
-    "exit-time-vs-noise",
-    "width-vs-height",
-    "exit-time-distribution",
-    "sgd-step-size",
-];
+use levylab::cli::FIGURE_NAMES as NAMES;
 
 fn png_size(bytes: &[u8]) -> (u32, u32) {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");

@@ -9,7 +9,7 @@ mod train;
 use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
-pub use figures::FiguresArgs;
+pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
 pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
 pub use sample::{SampleArgs, draw};
 pub use train::TrainArgs;

@@ -307,6 +307,11 @@ pub fn table(points: &[PointSummary]) -> String {
         }
         rows.push(r);
     }
+    render(&rows)
+}
+
+/// Aligned columns: the first left-aligned, the rest right-aligned, a rule under the header row.
+fn render(rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
@@ -613,25 +618,8 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
                 .collect(),
         );
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
     println!("{}: theory only (no simulation)", s.name);
-    for r in &rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .enumerate()
-            .map(|(c, (v, w))| {
-                if c == 0 {
-                    format!("{v:<w$}")
-                } else {
-                    format!("{v:>w$}")
-                }
-            })
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    print!("{}", render(&rows));
     if keys.is_empty() {
         println!("(no closed-form or exact prediction applies to this scenario)");
     }

@@ -385,29 +385,65 @@ fn expand_sweep(
     if axes.is_empty() {
         return Ok(vec![vec![]]);
     }
-    if mode == "zip" {
+    combine(&axes, mode == "zip").map_err(
+        |crate::scenario::ZipMismatch {
+             key: k,
+             expected: n,
+             got: len,
+         }| {
+            ctx.err(
+                &format!("\"{k}\""),
+                format!("has {len} values but zip mode needs {n} like the first key"),
+            )
+        },
+    )
+}
+
+/// One point of a sweep: each swept key with its value.
+pub(crate) type SweepPoint<T> = Vec<(String, T)>;
+
+/// A zip sweep whose keys have different numbers of values.
+#[derive(Debug)]
+pub(crate) struct ZipMismatch {
+    pub key: String,
+    pub expected: usize,
+    pub got: usize,
+}
+
+/// The points of a sweep: the Cartesian product of the axes in order (grid), or their i-th values
+/// together (zip).
+pub(crate) fn combine<T: Clone>(
+    axes: &[(String, Vec<T>)],
+    zip: bool,
+) -> Result<Vec<SweepPoint<T>>, ZipMismatch> {
+    if axes.is_empty() {
+        return Ok(vec![vec![]]);
+    }
+    if zip {
         let n = axes[0].1.len();
         if let Some((k, v)) = axes.iter().find(|(_, v)| v.len() != n) {
-            return Err(ctx.err(
-                &format!("\"{k}\""),
-                format!(
-                    "has {} values but zip mode needs {n} like the first key",
-                    v.len()
-                ),
-            ));
+            return Err(ZipMismatch {
+                key: k.clone(),
+                expected: n,
+                got: v.len(),
+            });
         }
         return Ok((0..n)
-            .map(|i| axes.iter().map(|(k, v)| (k.clone(), v[i])).collect())
+            .map(|i| {
+                axes.iter()
+                    .map(|(k, v)| (k.clone(), v[i].clone()))
+                    .collect()
+            })
             .collect());
     }
-    let mut out: Vec<Vec<(String, f64)>> = vec![vec![]];
-    for (k, vals) in &axes {
+    let mut out: Vec<SweepPoint<T>> = vec![vec![]];
+    for (k, vals) in axes {
         out = out
             .into_iter()
             .flat_map(|prefix| {
-                vals.iter().map(move |&x| {
+                vals.iter().map(move |x| {
                     let mut p = prefix.clone();
-                    p.push((k.clone(), x));
+                    p.push((k.clone(), x.clone()));
                     p
                 })
             })

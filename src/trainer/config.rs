@@ -327,38 +327,20 @@ impl TrainConfig {
                 }
             }
         }
-        let mut points: Vec<Vec<(String, toml::Value)>> = vec![vec![]];
-        if zip && !axes.is_empty() {
-            let n = axes[0].1.len();
-            if let Some((k, _)) = axes.iter().find(|(_, v)| v.len() != n) {
-                return Err(err(
+        let points = crate::scenario::combine(&axes, zip).map_err(
+            |crate::scenario::ZipMismatch {
+                 key: k,
+                 expected: n,
+                 ..
+             }| {
+                err(
                     src,
                     file,
                     &format!("sweep.\"{k}\""),
                     format!("zip mode needs {n} values like the first key"),
-                ));
-            }
-            points = (0..n)
-                .map(|i| {
-                    axes.iter()
-                        .map(|(k, v)| (k.clone(), v[i].clone()))
-                        .collect()
-                })
-                .collect();
-        } else {
-            for (k, vals) in &axes {
-                points = points
-                    .into_iter()
-                    .flat_map(|p| {
-                        vals.iter().map(move |v| {
-                            let mut q = p.clone();
-                            q.push((k.clone(), v.clone()));
-                            q
-                        })
-                    })
-                    .collect();
-            }
-        }
+                )
+            },
+        )?;
         let mut base = doc.clone();
         base.remove("sweep");
         let mut runs = Vec::new();
