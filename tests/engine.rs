@@ -132,6 +132,10 @@ fn brownian_reach_matches_exact_mfpt_to_the_window_edge() {
     let e = run(&sim, 10_000, 15).0;
     let m = e.mean().unwrap();
     let exact = theory::mean_first_passage(&dw(), -1.0, 0.95, sigma).unwrap();
+    eprintln!(
+        "reach [0.95, 1.05]: {:.4} ± {:.4} vs exact {exact:.4}",
+        m.value, m.std_err
+    );
     assert!(
         (m.value - exact).abs() < 4.0 * m.std_err,
         "{} ± {} vs {exact}",
@@ -163,6 +167,10 @@ fn brownian_saddle_crossing_matches_exact_mfpt_with_bridge_correction() {
     )
     .unwrap();
     let m = run(&bridged, 20_000, 1).0.mean().unwrap();
+    eprintln!(
+        "saddle crossing with bridge: {:.4} ± {:.4} vs exact {exact:.4}",
+        m.value, m.std_err
+    );
     assert!(
         (m.value - exact).abs() < 4.0 * m.std_err,
         "bridge: {} ± {} vs exact {exact}",
@@ -183,6 +191,10 @@ fn brownian_saddle_crossing_matches_exact_mfpt_with_bridge_correction() {
     .unwrap();
     let p = run(&plain, 20_000, 1).0.mean().unwrap();
     let shifted = theory::mean_first_passage(&dw(), -1.0, BGK * sigma * dt.sqrt(), sigma).unwrap();
+    eprintln!(
+        "saddle crossing without bridge: {:.4} ± {:.4} vs shifted-boundary {shifted:.4}",
+        p.value, p.std_err
+    );
     assert!(
         (p.value - shifted).abs() < 4.0 * p.std_err,
         "no bridge: {} ± {} vs shifted-boundary {shifted}",
@@ -214,6 +226,10 @@ fn brownian_transition_to_the_other_minimum_matches_exact_mfpt() {
     )
     .unwrap();
     let m = run(&sim, 20_000, 2).0.mean().unwrap();
+    eprintln!(
+        "transition to +1: {:.4} ± {:.4} vs exact {exact:.4}",
+        m.value, m.std_err
+    );
     assert!(
         (m.value - exact).abs() < 4.0 * m.std_err,
         "{} ± {} vs exact {exact}",
@@ -228,8 +244,9 @@ fn brownian_transition_to_the_other_minimum_matches_exact_mfpt() {
 }
 
 /// Getoor: U ≡ 0, exit of εL^α from (−1, 1) started at 0, E τ = 1/(ε^α Γ(1+α)). Pure-jump paths leave
-/// by a jump, so discrete monitoring misses only jump-out-and-back within one step (measured bias
-/// < 1 SE at dt = 1e-2). Tolerance 4 SE.
+/// by a jump; discrete monitoring misses jump-out-and-back within one step and so overestimates
+/// slightly. Modelled bias, measured with 10⁵ paths at α = 1.5: +0.7 % at dt = 1e-2
+/// (23.96 ± 0.065 vs 23.79) and +0.3 % at dt = 2e-3. Tolerance: 4 SE + 0.7 % of the exact value.
 #[test]
 fn stable_exit_from_an_interval_matches_getoor() {
     for (alpha, seed) in [(0.8, 3), (1.5, 4)] {
@@ -251,8 +268,12 @@ fn stable_exit_from_an_interval_matches_getoor() {
         let e = run(&sim, 20_000, seed).0;
         let m = e.mean().unwrap();
         let exact = theory::getoor_exit_time(alpha, 0.1, 1.0, 0.0, 1).unwrap();
+        eprintln!(
+            "Getoor α = {alpha}: {:.4} ± {:.4} vs exact {exact:.4}",
+            m.value, m.std_err
+        );
         assert!(
-            (m.value - exact).abs() < 4.0 * m.std_err,
+            (m.value - exact).abs() < 4.0 * m.std_err + 0.007 * exact,
             "α = {alpha}: {} ± {} vs Getoor {exact}",
             m.value,
             m.std_err
@@ -301,6 +322,10 @@ fn alpha_two_stable_equals_brownian_with_sqrt_two_epsilon() {
     let a = run(&stable, 20_000, 5).0.mean().unwrap();
     let b = run(&brown, 20_000, 6).0.mean().unwrap();
     let se = (a.std_err.powi(2) + b.std_err.powi(2)).sqrt();
+    eprintln!(
+        "α = 2 stable {:.4} ± {:.4}, Brownian √2ε {:.4} ± {:.4}",
+        a.value, a.std_err, b.value, b.std_err
+    );
     assert!(
         (a.value - b.value).abs() < 4.0 * se,
         "stable α=2 {} vs Brownian {} (± {se})",
@@ -405,6 +430,10 @@ fn exit_times_are_close_to_exponential() {
     for (name, sim, seed) in [("Lévy", &levy, 8), ("Brownian", &brown, 9)] {
         let e = run(sim, n, seed).0;
         let d = e.ks_exponential().unwrap();
+        eprintln!(
+            "{name}: KS distance of τ/mean from Exp(1) {d:.4}, CV {:.4}",
+            e.coefficient_of_variation().unwrap()
+        );
         assert!(d < 1.36 / (n as f64).sqrt(), "{name}: KS distance {d}");
         let cv = e.coefficient_of_variation().unwrap();
         assert!(
@@ -461,6 +490,7 @@ fn explicit_euler_makes_spurious_transitions_and_stable_schemes_do_not() {
         }
         if scheme == Scheme::Euler {
             let predicted = rate * true_mean;
+            eprintln!("Euler spurious transitions {spurious:.4} vs predicted {predicted:.4}");
             let se = (predicted * (1.0 - predicted) / n as f64).sqrt();
             assert!(
                 (spurious - predicted).abs() < 4.0 * se,
@@ -474,7 +504,8 @@ fn explicit_euler_makes_spurious_transitions_and_stable_schemes_do_not() {
 
 /// Exit from a ball in d dimensions: Brownian (r² − |x|²)/(dσ²) with the bridge test on the distance
 /// to the sphere, and isotropic α-stable against Getoor's d-dimensional formula. Tolerance 4 SE
-/// (plus, for Brownian, the curvature error of the flat-boundary bridge, O(dt/r²), below 0.5 SE here).
+/// (plus, for Brownian, the curvature error of the flat-boundary bridge, O(dt/r²), below 0.5 SE here;
+/// for the stable cases the same 0.7 % monitoring allowance as in the 1-D Getoor test).
 #[test]
 fn ball_exits_match_exact_formulas() {
     let b = BallSimulation::new(
@@ -492,6 +523,10 @@ fn ball_exits_match_exact_formulas() {
     );
     let m = e.mean().unwrap();
     let exact = theory::brownian_ball_exit_time(0.5, 1.0, 0.3, 3).unwrap();
+    eprintln!(
+        "ball d = 3 Brownian: {:.4} ± {:.4} vs {exact:.4}",
+        m.value, m.std_err
+    );
     assert!(
         (m.value - exact).abs() < 4.0 * m.std_err,
         "Brownian d = 3: {} ± {} vs {exact}",
@@ -519,8 +554,12 @@ fn ball_exits_match_exact_formulas() {
         );
         let m = e.mean().unwrap();
         let exact = theory::getoor_exit_time(alpha, 0.1, 1.0, 0.5, dim).unwrap();
+        eprintln!(
+            "ball α = {alpha}, d = {dim}: {:.4} ± {:.4} vs Getoor {exact:.4}",
+            m.value, m.std_err
+        );
         assert!(
-            (m.value - exact).abs() < 4.0 * m.std_err,
+            (m.value - exact).abs() < 4.0 * m.std_err + 0.007 * exact,
             "α = {alpha}, d = {dim}: {} ± {} vs Getoor {exact}",
             m.value,
             m.std_err
