@@ -13,8 +13,19 @@
 //!
 //! ## Modules
 //! * [`noise`] — the α-stable law (CMS sampler, CDF, quantiles) and SDE noise increments.
-//! * [`stats`] — tail-index estimators (paper's block-sum, Hill, McCulloch) with bootstrap intervals.
-//! * [`io`] — reading and writing samples (text, CSV column, `.npy`).
+//! * [`landscape`] — 1-D potentials (quartic, tilted, asymmetric, piecewise-quadratic, polynomial,
+//!   quadratic, flat) with their critical points and exact drift flows where they exist.
+//! * [`sde`] — schemes (Euler, drift-implicit, tamed, Strang splitting), exit events, the lane kernel
+//!   and the deterministic parallel runner; exits from a ball in ℝᵈ.
+//! * [`stats`] — exit-time statistics under censoring; tail-index estimators (the paper's block-sum,
+//!   Hill, McCulloch) with bootstrap intervals.
+//! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor, the
+//!   multi-well Markov chain: pure functions.
+//! * [`scenario`] — scenario TOML → validated simulation points, and which theory applies to each.
+//! * [`trainer`] — the embedded digits set, IDX files, an f32 MLP on matrixmultiply, SGD, and the
+//!   streamed gradient-noise measurement.
+//! * [`figures`] — PNG drawing with the embedded font; takes finished data only.
+//! * [`io`] — reading and writing samples (text, CSV column, `.npy`), atomic writes.
 //! * [`numeric`] — quadrature, root finding, special functions.
 //! * [`rng`] — per-stream random generators.
 //! * [`cli`] — the `levylab` command line (the only module that prints).
