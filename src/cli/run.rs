@@ -38,7 +38,7 @@ pub struct Interrupted {
 pub struct RunArgs {
     /// Scenario file (TOML).
     pub scenario: PathBuf,
-    /// Output directory; results go to DIR/<scenario name>/.
+    /// Output directory; results go to DIR/NAME/ (NAME = the scenario name).
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
     /// Worker threads (default: all cores).

@@ -17,7 +17,7 @@ use crate::trainer::{RunReport, TrainConfig};
 pub struct TrainArgs {
     /// Training configuration (TOML).
     pub config: PathBuf,
-    /// Output directory; results go to DIR/<name>/.
+    /// Output directory; results go to DIR/NAME/ (NAME = the configuration name).
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
     /// Override the number of SGD iterations of every run (checkpoints are capped to it).
