@@ -34,7 +34,7 @@ pub struct Simulation {
     start: f64,
     event: Event,
     bridge: bool,
-    bridge_var: f64, // σ_B²·dt
+    bridge_scale: f64, // 2/(σ_B²·dt)
     continuous: bool,
 }
 
@@ -85,7 +85,7 @@ impl Simulation {
             start,
             event,
             bridge: bridge && sb > 0.0,
-            bridge_var: sb * sb * dt,
+            bridge_scale: 2.0 / (sb * sb * dt),
             continuous: noise.is_continuous(),
         })
     }
@@ -142,7 +142,7 @@ impl Simulation {
         if self.bridge
             && let Some((b, side)) = self.event.bridge_boundary(x, y)
         {
-            let e = 2.0 * (b - x) * (b - y) / self.bridge_var;
+            let e = (b - x) * (b - y) * self.bridge_scale;
             if e < BRIDGE_CUTOFF && rng.random::<f64>() < (-e).exp() {
                 return (
                     y,
@@ -261,25 +261,31 @@ impl Simulation {
         let mut steps = 0u64;
         let mut since_check = 0u32;
         while active > 0 {
-            for l in 0..width {
-                if path[l] == u64::MAX {
+            // Zipped iteration over the lane arrays: no bounds checks in the hot loop.
+            for (((xl, nl), pl), rl) in x
+                .iter_mut()
+                .zip(n.iter_mut())
+                .zip(path.iter_mut())
+                .zip(rngs.iter_mut())
+            {
+                if *pl == u64::MAX {
                     continue;
                 }
-                let (y, o) = self.advance(x[l], n[l], &mut rngs[l]);
-                x[l] = y;
-                n[l] += 1;
+                let (y, o) = self.advance(*xl, *nl, rl);
+                *xl = y;
+                *nl += 1;
                 if let Some(o) = o {
-                    steps += n[l];
-                    out[(path[l] - lo) as usize] = Some(o);
+                    steps += *nl;
+                    out[(*pl - lo) as usize] = Some(o);
                     done.fetch_add(1, Ordering::Relaxed);
                     if next < hi {
-                        path[l] = next;
-                        rngs[l] = rng::stream(seed, next);
-                        x[l] = self.start;
-                        n[l] = 0;
+                        *pl = next;
+                        *rl = rng::stream(seed, next);
+                        *xl = self.start;
+                        *nl = 0;
                         next += 1;
                     } else {
-                        path[l] = u64::MAX;
+                        *pl = u64::MAX;
                         active -= 1;
                     }
                 }

@@ -61,7 +61,7 @@ impl Scheme {
     }
 
     /// One step from `x` with noise increment `dl`.
-    #[inline]
+    #[inline(always)]
     pub fn step(self, u: &Landscape, x: f64, dt: f64, dl: f64) -> f64 {
         match self {
             Scheme::Euler => x - u.grad(x) * dt + dl,
@@ -81,7 +81,8 @@ impl Scheme {
 
 /// Solves y + dt·U′(y) = z, a strictly increasing function of y when dt·max(−U″) < 1
 /// (checked by [`Scheme::check`]): safeguarded Newton inside a bracket that always contains the root.
-#[inline]
+// Kept out of line so that the explicit schemes' step stays small enough to inline.
+#[inline(never)]
 fn solve_implicit(u: &Landscape, z: f64, dt: f64) -> f64 {
     if !z.is_finite() {
         return z;
