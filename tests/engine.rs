@@ -375,6 +375,12 @@ fn levy_exits_trend_to_the_imkeller_pavlyukevich_limits() {
         let m = e.mean().unwrap();
         let ip = theory::levy_exit_time(alpha, eps, a, b).unwrap();
         rows.push((m.value / ip, m.std_err / ip, e.high_fraction().unwrap()));
+        eprintln!(
+            "IP ε = {eps}: MC/IP {:.4} ± {:.4}, P(right) {:.4} vs limit {p_ip:.4}",
+            m.value / ip,
+            m.std_err / ip,
+            e.high_fraction().unwrap().value
+        );
     }
     let (r_big, se_big, p_big) = rows[0];
     let (r_small, se_small, p_small) = rows[1];
