@@ -108,7 +108,7 @@ pub fn find_root<F: FnMut(f64) -> f64>(
     if fb == 0.0 {
         return Some(b);
     }
-    if !(fa.signum() != fb.signum()) {
+    if fa.signum() == fb.signum() {
         return None;
     }
     let mut side = 0i8;
