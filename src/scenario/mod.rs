@@ -452,42 +452,53 @@ pub(crate) fn combine<T: Clone>(
     Ok(out)
 }
 
-/// Sets an existing numeric field at a dotted path.
-fn set_path(t: &mut toml::Table, path: &str, x: f64) -> Result<(), String> {
+/// The table that holds the last key of a dotted path, with that key. `what` names the kind of file
+/// in the error ("scenario", "configuration").
+pub(crate) fn parent_table<'t, 'p>(
+    t: &'t mut toml::Table,
+    path: &'p str,
+    what: &str,
+) -> Result<(&'t mut toml::Table, &'p str), String> {
     let parts: Vec<&str> = path.split('.').collect();
+    let Some((last, head)) = parts.split_last() else {
+        return Err("is empty".into());
+    };
     let mut cur = t;
-    for (i, p) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            return match cur.get_mut(*p) {
-                Some(v @ toml::Value::Float(_)) => {
-                    *v = toml::Value::Float(x);
-                    Ok(())
-                }
-                Some(v @ toml::Value::Integer(_)) if x.fract() == 0.0 && x.abs() < 9e15 => {
-                    *v = toml::Value::Integer(x as i64);
-                    Ok(())
-                }
-                Some(toml::Value::Integer(_)) => Err(format!(
-                    "sweeps an integer field with the non-integer value {x}"
-                )),
-                Some(other) => Err(format!("names a {} field, not a number", other.type_str())),
-                None => Err(format!(
-                    "does not name a field of this scenario (no `{p}` in `{}`)",
-                    parts[..i].join(".")
-                )),
-            };
-        }
+    for (i, p) in head.iter().enumerate() {
         cur = match cur.get_mut(*p) {
             Some(toml::Value::Table(next)) => next,
             _ => {
                 return Err(format!(
-                    "does not name a field of this scenario (no table `{}`)",
+                    "does not name a field of this {what} (no table `{}`)",
                     parts[..=i].join(".")
                 ));
             }
         };
     }
-    Err("is empty".into())
+    Ok((cur, last))
+}
+
+/// Sets an existing numeric field at a dotted path.
+fn set_path(t: &mut toml::Table, path: &str, x: f64) -> Result<(), String> {
+    let (table, key) = parent_table(t, path, "scenario")?;
+    match table.get_mut(key) {
+        Some(v @ toml::Value::Float(_)) => {
+            *v = toml::Value::Float(x);
+            Ok(())
+        }
+        Some(v @ toml::Value::Integer(_)) if x.fract() == 0.0 && x.abs() < 9e15 => {
+            *v = toml::Value::Integer(x as i64);
+            Ok(())
+        }
+        Some(toml::Value::Integer(_)) => Err(format!(
+            "sweeps an integer field with the non-integer value {x}"
+        )),
+        Some(other) => Err(format!("names a {} field, not a number", other.type_str())),
+        None => Err(format!(
+            "does not name a field of this scenario (no `{key}` in `{}`)",
+            path.rsplit_once('.').map_or("", |(head, _)| head)
+        )),
+    }
 }
 
 fn landscape_field(kind: &str, e: &LandscapeError) -> (String, String) {

@@ -183,39 +183,24 @@ fn err(src: &str, file: &Path, field: &str, message: impl Into<String>) -> Scena
 }
 
 fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), String> {
-    let parts: Vec<&str> = path.split('.').collect();
-    let mut cur = t;
-    for (i, p) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            return match cur.get_mut(*p) {
-                Some(slot) => {
-                    *slot = v.clone();
-                    Ok(())
-                }
-                None if matches!(
-                    *p,
-                    "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss"
-                ) =>
-                {
-                    cur.insert(p.to_string(), v.clone());
-                    Ok(())
-                }
-                None => Err(format!(
-                    "does not name a field of this configuration (no `{p}`)"
-                )),
-            };
+    let (table, key) = crate::scenario::parent_table(t, path, "configuration")?;
+    match table.get_mut(key) {
+        Some(slot) => *slot = v.clone(),
+        // Keys with defaults may be absent from the file and still be swept.
+        None if matches!(
+            key,
+            "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss"
+        ) =>
+        {
+            table.insert(key.to_string(), v.clone());
         }
-        cur = match cur.get_mut(*p) {
-            Some(toml::Value::Table(n)) => n,
-            _ => {
-                return Err(format!(
-                    "does not name a field of this configuration (no table `{}`)",
-                    parts[..=i].join(".")
-                ));
-            }
-        };
+        None => {
+            return Err(format!(
+                "does not name a field of this configuration (no `{key}`)"
+            ));
+        }
     }
-    Err("is empty".into())
+    Ok(())
 }
 
 impl TrainConfig {
