@@ -279,7 +279,7 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
         (
             "wrong type",
             r("height = 0.25", "height = \"high\""),
-            ":6:1: invalid type: string \"high\", expected f64",
+            ":9:1: landscape.height expected f64, got string \"high\"",
         ),
         (
             "unknown landscape",

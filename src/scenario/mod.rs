@@ -181,7 +181,8 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     parse(&src, path)
 }
 
-fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ScenarioError {
+/// A TOML or serde error as a one-line [`ScenarioError`].
+pub(crate) fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ScenarioError {
     let msg = e
         .message()
         .lines()
@@ -189,12 +190,57 @@ fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ScenarioError {
         .unwrap_or("invalid TOML")
         .trim()
         .to_string();
+    let position = e.span().map(|s| line_col(src, s.start));
+    if let Some((field, pos, message)) = e.span().and_then(|s| blame_key(src, s.start, &msg)) {
+        return ScenarioError {
+            file: file.to_path_buf(),
+            position: Some(pos),
+            field: Some(field),
+            message,
+        };
+    }
     ScenarioError {
         file: file.to_path_buf(),
-        position: e.span().map(|s| line_col(src, s.start)),
+        position,
         field: None,
         message: msg,
     }
+}
+
+/// serde reports a type error inside an internally tagged table (`[landscape]` with `kind = …`) at the
+/// table header, without the key. Find the key in that table whose value is the offending literal,
+/// and say "expected X, got Y" about it.
+fn blame_key(src: &str, span_start: usize, msg: &str) -> Option<(String, (usize, usize), String)> {
+    let rest = msg.strip_prefix("invalid type: ")?;
+    let (got, expected) = rest.rsplit_once(", expected ")?;
+    let literal = match (got.find('"'), got.find('`')) {
+        (Some(i), _) => &got[i..],
+        (None, Some(i)) => got[i + 1..].trim_end_matches('`'),
+        _ => return None,
+    };
+    let (line0, _) = line_col(src, span_start);
+    let header = src.lines().nth(line0 - 1)?.trim();
+    if !(header.starts_with('[') && header.ends_with(']')) {
+        return None;
+    }
+    let table = header.trim_matches(|c| c == '[' || c == ']').trim();
+    for (k, l) in src.lines().enumerate().skip(line0) {
+        let t = l.trim();
+        if t.starts_with('[') {
+            break;
+        }
+        if let Some((key, val)) = t.split_once('=')
+            && val.split('#').next().unwrap_or("").trim() == literal
+        {
+            let field = format!("{table}.{}", key.trim());
+            return Some((
+                field,
+                (k + 1, l.len() - l.trim_start().len() + 1),
+                format!("expected {expected}, got {got}"),
+            ));
+        }
+    }
+    None
 }
 
 /// Validates scenario text; `file` is used in messages.

@@ -10,7 +10,7 @@ use super::data::{self, Dataset};
 use super::mlp::{Loss, Mlp, Workspace};
 use super::noise::{self, NoiseReport};
 use crate::rng;
-use crate::scenario::{ScenarioError, line_col, locate};
+use crate::scenario::{ScenarioError, locate};
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -217,17 +217,7 @@ impl TrainConfig {
 
     /// Validates configuration text.
     pub fn parse(src: &str, file: &Path) -> Result<Self, ScenarioError> {
-        let terr = |e: toml::de::Error| ScenarioError {
-            file: file.into(),
-            position: e.span().map(|s| line_col(src, s.start)),
-            field: None,
-            message: e
-                .message()
-                .lines()
-                .next()
-                .unwrap_or("invalid TOML")
-                .to_string(),
-        };
+        let terr = |e: toml::de::Error| crate::scenario::toml_error(src, file, &e);
         let doc: toml::Table = toml::from_str(src).map_err(terr)?;
         let raw: RawTrain = toml::from_str(src).map_err(terr)?;
         if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.')
