@@ -369,50 +369,63 @@ fn write_outputs(
 
 /// Mean exit time against the first swept field, one series per variant, theory beside it.
 fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> anyhow::Result<()> {
-    let mut variants: Vec<&str> = Vec::new();
-    for p in points {
-        if !variants.contains(&p.variant.as_str()) {
-            variants.push(&p.variant);
+    // x is the first swept key in sweep order; one series per variant and values of the other keys.
+    let params = |i: usize| s.points.get(i).map_or(&[][..], |p| p.params.as_slice());
+    let first_param = |i: usize| params(i).first().map_or(i as f64 + 1.0, |kv| kv.1);
+    let group = |i: usize| {
+        let rest: Vec<String> = params(i)
+            .iter()
+            .skip(1)
+            .map(|(k, v)| format!("{k}={}", scenario::fmt_num(*v)))
+            .collect();
+        let v = &points[i].variant;
+        let name = if v.is_empty() {
+            s.name.clone()
+        } else {
+            v.clone()
+        };
+        if rest.is_empty() {
+            name
+        } else {
+            format!("{name} {}", rest.join(" "))
+        }
+    };
+    let mut groups: Vec<String> = Vec::new();
+    for i in 0..points.len() {
+        let g = group(i);
+        if !groups.contains(&g) {
+            groups.push(g);
         }
     }
-    let swept: Vec<String> = {
-        let mut v: Vec<String> = points
-            .iter()
-            .filter_map(|p| p.params.keys().next().cloned())
-            .collect();
-        v.dedup();
-        v
-    };
-    let first_param = |p: &PointSummary, i: usize| -> f64 {
-        p.params.values().next().copied().unwrap_or(i as f64 + 1.0)
-    };
+    let mut swept: Vec<String> = (0..points.len())
+        .filter_map(|i| params(i).first().map(|kv| kv.0.clone()))
+        .collect();
+    swept.dedup();
     let mut series = Vec::new();
     let mut all_x = Vec::new();
-    for v in &variants {
-        let pts: Vec<(usize, &PointSummary)> = points
+    for g in &groups {
+        let idx: Vec<usize> = (0..points.len()).filter(|&i| group(i) == *g).collect();
+        let data: Vec<(f64, f64, f64)> = idx
             .iter()
-            .enumerate()
-            .filter(|(_, p)| p.variant == *v)
-            .collect();
-        let data: Vec<(f64, f64, f64)> = pts
-            .iter()
-            .filter_map(|(i, p)| Some((first_param(p, *i), p.mean?, p.mean_se.unwrap_or(0.0))))
+            .filter_map(|&i| {
+                Some((
+                    first_param(i),
+                    points[i].mean?,
+                    points[i].mean_se.unwrap_or(0.0),
+                ))
+            })
             .collect();
         all_x.extend(data.iter().map(|d| d.0));
         let mut theory: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
-        for (i, p) in &pts {
-            for (&k, &val) in &p.theory {
+        for &i in &idx {
+            for (&k, &val) in &points[i].theory {
                 if !matches!(k, "levy_ip_right" | "markov_occupancy") {
-                    theory.entry(k).or_default().push((first_param(p, *i), val));
+                    theory.entry(k).or_default().push((first_param(i), val));
                 }
             }
         }
         series.push(Series {
-            label: if v.is_empty() {
-                s.name.clone()
-            } else {
-                v.to_string()
-            },
+            label: g.clone(),
             points: data,
             theory: theory
                 .into_iter()
