@@ -172,13 +172,17 @@ impl Ctx<'_> {
 
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+    parse(&read_source(path)?, path)
+}
+
+/// The text of a scenario or training file, or a one-line error naming it.
+pub(crate) fn read_source(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: path.to_path_buf(),
         position: None,
         field: None,
         message: format!("cannot read: {e}"),
-    })?;
-    parse(&src, path)
+    })
 }
 
 /// A TOML or serde error as a one-line [`ScenarioError`].

@@ -241,7 +241,14 @@ impl BallSimulation {
             if !rad.is_finite() {
                 return (Outcome::NonFinite { time: t }, n + 1);
             }
-            if rad >= self.radius {
+            // Exit at the grid point, or (Brownian part) by the bridge test on the distance to the
+            // sphere, the boundary taken as locally flat.
+            let bridged = rad < self.radius
+                && bridge_var.is_some_and(|v| {
+                    let e = 2.0 * (self.radius - before) * (self.radius - rad) / v;
+                    e < super::runner::BRIDGE_CUTOFF && r.random::<f64>() < (-e).exp()
+                });
+            if rad >= self.radius || bridged {
                 return (
                     Outcome::Exited {
                         time: t,
@@ -250,20 +257,6 @@ impl BallSimulation {
                     },
                     n + 1,
                 );
-            }
-            if let Some(v) = bridge_var {
-                // Locally flat boundary: the 1-D bridge test on the distance to the sphere.
-                let e = 2.0 * (self.radius - before) * (self.radius - rad) / v;
-                if e < 36.0 && r.random::<f64>() < (-e).exp() {
-                    return (
-                        Outcome::Exited {
-                            time: t,
-                            side: Side::High,
-                            from: before,
-                        },
-                        n + 1,
-                    );
-                }
             }
         }
         (Outcome::Censored { time: self.horizon }, self.max_steps)

@@ -19,7 +19,7 @@ use crate::rng::{self, PathRng};
 
 /// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0 (no uniform is drawn): the choice
 /// depends only on the path, so streams stay deterministic.
-const BRIDGE_CUTOFF: f64 = 36.0;
+pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
 
 /// A validated 1-D simulation: landscape, noise, scheme, step, horizon, start and event.
 #[derive(Clone, Debug)]

@@ -206,13 +206,7 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
 impl TrainConfig {
     /// Reads and validates a training configuration.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let src = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-            file: path.into(),
-            position: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        })?;
-        Self::parse(&src, path)
+        Self::parse(&crate::scenario::read_source(path)?, path)
     }
 
     /// Validates configuration text.
