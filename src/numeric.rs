@@ -93,6 +93,31 @@ pub fn integrate<F: FnMut(f64) -> f64>(
     (total, err)
 }
 
+/// [`integrate`] over [a, b] split at the `breaks` that lie inside it: a narrow peak at a break
+/// point cannot be missed by the first Kronrod rule (the nodes cluster at the ends of each piece).
+pub fn integrate_split<F: FnMut(f64) -> f64>(
+    mut f: F,
+    a: f64,
+    b: f64,
+    breaks: &[f64],
+    abs_tol: f64,
+    rel_tol: f64,
+) -> (f64, f64) {
+    let (lo, hi, sign) = if a <= b { (a, b, 1.0) } else { (b, a, -1.0) };
+    let mut pts: Vec<f64> = std::iter::once(lo)
+        .chain(breaks.iter().copied().filter(|&c| lo < c && c < hi))
+        .chain(std::iter::once(hi))
+        .collect();
+    pts.sort_unstable_by(f64::total_cmp);
+    let (mut total, mut err) = (0.0, 0.0);
+    for w in pts.windows(2) {
+        let (i, e) = integrate(&mut f, w[0], w[1], abs_tol, rel_tol);
+        total += i;
+        err += e;
+    }
+    (sign * total, err)
+}
+
 /// Root of `f` in [a, b] where `f(a)` and `f(b)` have opposite signs (bisection refined by the
 /// Illinois false-position step). Returns `None` if the bracket does not change sign.
 pub fn find_root<F: FnMut(f64) -> f64>(

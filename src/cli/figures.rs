@@ -190,6 +190,7 @@ fn base_run(
         iterations,
         checkpoint_every: every,
         halve_step: false,
+        order: crate::trainer::config::Order::Cyclic,
         noise_batch_size: batch,
         subsample: 200_000,
         on_test: false,

@@ -2,6 +2,7 @@
 
 mod estimate;
 mod figures;
+mod noise;
 mod run;
 mod sample;
 mod train;
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 pub use estimate::EstimateArgs;
 pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
+pub use noise::NoiseArgs;
 pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
 pub use sample::{SampleArgs, draw};
 pub use train::TrainArgs;
@@ -41,6 +43,9 @@ pub enum Command {
     Sample(SampleArgs),
     /// Estimate the tail index α of samples in a file (text, CSV column or .npy).
     Estimate(EstimateArgs),
+    /// The gradient-noise report (paper estimate, Gaussian null, standardized, Hill, McCulloch,
+    /// per layer) of a P × M matrix of minibatch gradients in a .npy file.
+    Noise(NoiseArgs),
 }
 
 /// Runs a parsed command line.
@@ -53,5 +58,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Figures(a) => figures::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),
+        Command::Noise(a) => noise::run(a),
     }
 }

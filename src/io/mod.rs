@@ -8,7 +8,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use npy::{read_npy, write_npy_f64};
+pub use npy::{read_npy, read_npy_array, write_npy_f64, write_npy_f64_shaped};
 
 /// Errors of reading and writing sample files.
 #[derive(Debug, thiserror::Error)]

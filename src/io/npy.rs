@@ -30,6 +30,11 @@ fn header_field<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Parses a `.npy` file's bytes into f64 values in row-major (C) order.
 pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
+    read_npy_array(path, bytes).map(|(values, _)| values)
+}
+
+/// Parses a `.npy` file's bytes into f64 values in row-major (C) order and the array's shape.
+pub fn read_npy_array(path: &Path, bytes: &[u8]) -> Result<(Vec<f64>, Vec<usize>), IoError> {
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(bad(path, "not a .npy file (bad magic)"));
     }
@@ -72,7 +77,15 @@ pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
                 .map_err(|_| bad(path, format!("bad shape {shape_text}")))
         })
         .collect::<Result<_, _>>()?;
-    let count: usize = shape.iter().product();
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| {
+            bad(
+                path,
+                format!("shape {shape_text} overflows the address space"),
+            )
+        })?;
     let (width, little, float32) = match descr {
         "<f8" | "=f8" | "f8" => (8, true, false),
         ">f8" => (8, false, false),
@@ -86,12 +99,12 @@ pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
         }
     };
     let data = &bytes[start + hlen..];
-    if data.len() < count * width {
+    if data.len() / width < count {
         return Err(bad(
             path,
             format!(
                 "truncated data: shape {shape_text} needs {} bytes, found {}",
-                count * width,
+                count.saturating_mul(width),
                 data.len()
             ),
         ));
@@ -108,7 +121,7 @@ pub fn read_npy(path: &Path, bytes: &[u8]) -> Result<Vec<f64>, IoError> {
     if fortran && shape.len() > 1 {
         values = fortran_to_c(&values, &shape);
     }
-    Ok(values)
+    Ok((values, shape))
 }
 
 /// Reorders column-major data of `shape` into row-major order.
@@ -138,10 +151,28 @@ fn fortran_to_c(values: &[f64], shape: &[usize]) -> Vec<f64> {
 
 /// Serializes a 1-D little-endian float64 array as `.npy` version 1.0.
 pub fn write_npy_f64(values: &[f64]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f8', 'fortran_order': False, 'shape': ({},), }}",
-        values.len()
+    write_npy_f64_shaped(values, &[values.len()])
+}
+
+/// Serializes a row-major little-endian float64 array of `shape` as `.npy` version 1.0.
+///
+/// # Panics
+/// If the shape's product is not `values.len()` (a caller bug).
+pub fn write_npy_f64_shaped(values: &[f64], shape: &[usize]) -> Vec<u8> {
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        values.len(),
+        "shape does not match the values"
     );
+    let dims: String = match shape {
+        [n] => format!("{n},"),
+        _ => shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': ({dims}), }}");
     // Pad with spaces so that magic + version + length + header + '\n' is a multiple of 64.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::{Model, Point};
-use crate::landscape::{Landscape, Potential};
+use crate::landscape::{CriticalPoints, Landscape, Potential};
 use crate::noise::Noise;
 use crate::sde::{BallNoise, Event, RadialLandscape};
 use crate::theory;
@@ -71,20 +71,11 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                             "mfpt_exact",
                             theory::mean_first_passage_interval(u, x0, lo, hi, s).ok(),
                         );
-                        let saddle = if lo.is_infinite() {
-                            Some(hi)
-                        } else if hi.is_infinite() {
-                            Some(lo)
-                        } else {
-                            None
-                        };
-                        if let (Some(sd), Some(m)) = (saddle, basin_min)
-                            && cp.saddles.contains(&sd)
-                        {
+                        if let Some(i) = cp.basin_of(x0) {
                             put(
                                 &mut out,
                                 "kramers",
-                                theory::kramers_time(u, m, sd, s).ok().map(|k| k / 2.0),
+                                brownian_chain_time(u, &cp, s, i, lo, hi),
                             );
                         }
                     }
@@ -97,16 +88,12 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                                 theory::mean_first_passage(u, x0, edge, s).ok(),
                             );
                         }
-                        // Reaching another minimum: the full Eyring–Kramers time over the saddle between.
-                        if let (Some(m), Some(target)) = (
-                            basin_min,
-                            cp.minima.iter().copied().find(|t| lo <= *t && *t <= hi),
-                        ) && let Some(&sd) = cp
-                            .saddles
-                            .iter()
-                            .find(|sd| (m < **sd && **sd < target) || (target < **sd && **sd < m))
+                        // Reaching another minimum: the chain's hitting time of its well.
+                        if let (Some(i), Some(j)) = (cp.basin_of(x0), target_well(&cp, lo, hi))
+                            && i != j
+                            && let Ok(q) = theory::kramers_chain(u, &cp, s)
                         {
-                            put(&mut out, "kramers", theory::kramers_time(u, m, sd, s).ok());
+                            put(&mut out, "kramers", hitting_time(&q, &cp, i, j));
                         }
                     }
                 }
@@ -131,9 +118,11 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                         );
                     }
                 } else if beta == 0.0 && alpha < 2.0 {
-                    if let Some(m) = basin_min {
+                    if let (Some(m), Some(i)) = (basin_min, cp.basin_of(x0)) {
+                        let (blo, bhi) = cp.basin(i);
                         match ev {
-                            Event::Boundaries { lo, hi } => {
+                            // A domain inside the start basin: one big jump leaves it.
+                            Event::Boundaries { lo, hi } if blo <= lo && hi <= bhi => {
                                 put(
                                     &mut out,
                                     "levy_ip",
@@ -146,16 +135,26 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                                     );
                                 }
                             }
-                            Event::Window { lo, hi } if cp.minima.len() == 2 => {
-                                if let Ok(mc) = theory::levy_markov_chain(alpha, epsilon, &cp)
-                                    && let (Some(i), Some(j)) =
-                                        (cp.basin_of(x0), cp.basin_of(0.5 * (lo + hi)))
-                                    && i != j
-                                {
-                                    out.insert("levy_ip", 1.0 / mc.rates[i][j]);
+                            // A transition across a saddle beyond a neighbour basin: the path may
+                            // first jump into other wells, from which it goes on.
+                            Event::Boundaries { lo, hi } => {
+                                if let Ok(mc) = theory::levy_markov_chain(alpha, epsilon, &cp) {
+                                    put(
+                                        &mut out,
+                                        "levy_ip",
+                                        levy_transition_chain_time(&mc.rates, &cp, i, lo, hi),
+                                    );
                                 }
                             }
-                            _ => {}
+                            Event::Window { lo, hi } => {
+                                if let (Ok(mc), Some(j)) = (
+                                    theory::levy_markov_chain(alpha, epsilon, &cp),
+                                    target_well(&cp, lo, hi),
+                                ) && i != j
+                                {
+                                    put(&mut out, "levy_ip", hitting_time(&mc.rates, &cp, i, j));
+                                }
+                            }
                         }
                     }
                     // The chain's occupancy is informative only when the basins differ (a symmetric
@@ -174,6 +173,78 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
         }
     }
     out
+}
+
+/// The well whose minimum lies in the target window [lo, hi], if exactly one does.
+fn target_well(cp: &CriticalPoints, lo: f64, hi: f64) -> Option<usize> {
+    let mut inside = cp
+        .minima
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| lo <= **m && **m <= hi);
+    match (inside.next(), inside.next()) {
+        (Some((j, _)), None) => Some(j),
+        _ => None,
+    }
+}
+
+/// The crossed point of a transition event (one side infinite) if it is a saddle, with the side
+/// the far wells lie on (`true` = above it).
+fn transition_saddle(cp: &CriticalPoints, lo: f64, hi: f64) -> Option<(f64, bool)> {
+    let (b, up) = match (lo.is_infinite(), hi.is_infinite()) {
+        (true, false) => (hi, true),
+        (false, true) => (lo, false),
+        _ => return None,
+    };
+    cp.saddles.contains(&b).then_some((b, up))
+}
+
+fn far_side(cp: &CriticalPoints, b: f64, up: bool) -> Vec<bool> {
+    cp.minima
+        .iter()
+        .map(|&m| if up { m > b } else { m < b })
+        .collect()
+}
+
+/// Mean hitting time of well j from well i in the chain with rates q.
+fn hitting_time(q: &[Vec<f64>], cp: &CriticalPoints, i: usize, j: usize) -> Option<f64> {
+    let target: Vec<bool> = (0..cp.minima.len()).map(|k| k == j).collect();
+    theory::chain_absorption_time(q, &target, &vec![0.0; target.len()], i).ok()
+}
+
+/// Lévy transition across a saddle from well i: absorbed by any jump that lands beyond the saddle
+/// (from whichever well the path sits in).
+fn levy_transition_chain_time(
+    q: &[Vec<f64>],
+    cp: &CriticalPoints,
+    i: usize,
+    lo: f64,
+    hi: f64,
+) -> Option<f64> {
+    let (b, up) = transition_saddle(cp, lo, hi)?;
+    let target = far_side(cp, b, up);
+    theory::chain_absorption_time(q, &target, &vec![0.0; target.len()], i).ok()
+}
+
+/// Brownian saddle crossing from well i in the Eyring–Kramers chain: the well next to the saddle
+/// hits it at twice the well-to-well rate (half the hits go on into the far well), other wells
+/// exchange at the Kramers rates. In a double well this is T_K/2.
+fn brownian_chain_time(
+    u: &Landscape,
+    cp: &CriticalPoints,
+    sigma: f64,
+    i: usize,
+    lo: f64,
+    hi: f64,
+) -> Option<f64> {
+    let (b, up) = transition_saddle(cp, lo, hi)?;
+    let q = theory::kramers_chain(u, cp, sigma).ok()?;
+    let target = far_side(cp, b, up);
+    let k = cp.saddles.iter().position(|&s| s == b)?;
+    let (near, far) = if up { (k, k + 1) } else { (k + 1, k) };
+    let mut exit = vec![0.0; target.len()];
+    exit[near] = q[near][far];
+    theory::chain_absorption_time(&q, &target, &exit, i).ok()
 }
 
 fn put(out: &mut BTreeMap<&'static str, f64>, key: &'static str, v: Option<f64>) {

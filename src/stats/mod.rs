@@ -1,6 +1,7 @@
-//! Statistics: tail-index estimators (and, with the engine, exit-time statistics).
+//! Statistics: tail-index estimators, the streamed gradient-noise report, and exit-time statistics.
 
 pub mod exit_times;
+pub mod gradient_noise;
 pub mod mcculloch;
 pub mod tail_index;
 

@@ -13,7 +13,7 @@
 
 use super::TheoryError;
 use crate::landscape::Potential;
-use crate::numeric::integrate;
+use crate::numeric::integrate_split;
 
 const TOL: f64 = 1e-12;
 
@@ -52,6 +52,13 @@ fn range_of(u: &impl Potential, a: f64, b: f64) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         })
+}
+
+/// Minima and saddles: where ψ⁻¹ and ψ peak, the break points of every quadrature (a narrow peak
+/// of a deep far well would otherwise be missed at small σ).
+fn critical_points(u: &impl Potential) -> Vec<f64> {
+    let cp = u.critical_points();
+    cp.minima.into_iter().chain(cp.saddles).collect()
 }
 
 fn finish(factor_exp: f64, value: f64) -> Result<f64, TheoryError> {
@@ -126,40 +133,42 @@ pub fn mean_first_passage_interval(
 
 /// dir = +1: target b above x, reflecting at −∞; dir = −1: mirror.
 fn one_sided(u: &impl Potential, x: f64, b: f64, s2: f64, dir: f64) -> Result<f64, TheoryError> {
-    // The inner integral runs from the far (reflecting) side up to y; its mass sits near the minima
-    // below b, so U_ref is the minimum of U between the truncation point and b.
+    // The inner integral runs from the far (reflecting) side up to y; its mass sits at the minima
+    // below b — all of them, including deep wells beyond other barriers — so U_ref is the minimum of
+    // U from the outermost critical point on the reflecting side up to b, and the truncation walks
+    // outwards from that point (beyond it a confining U only grows).
     let (lo_x, hi_x) = if dir > 0.0 { (x, b) } else { (b, x) };
-    let (u_min_local, u_top) = range_of(u, lo_x, hi_x);
-    let far0 = truncation(
-        u,
-        if dir > 0.0 { lo_x } else { hi_x },
-        -dir,
-        u_min_local,
-        s2,
-    )?;
-    let (u_ref, _) = if dir > 0.0 {
-        range_of(u, far0, b)
+    let (_, u_top) = range_of(u, lo_x, hi_x);
+    let breaks = critical_points(u);
+    let outermost = if dir > 0.0 {
+        breaks.iter().copied().fold(lo_x, f64::min)
     } else {
-        range_of(u, b, far0)
+        breaks.iter().copied().fold(hi_x, f64::max)
     };
-    let far = truncation(u, if dir > 0.0 { lo_x } else { hi_x }, -dir, u_ref, s2)?;
+    let (u_ref, _) = if dir > 0.0 {
+        range_of(u, outermost, b)
+    } else {
+        range_of(u, b, outermost)
+    };
+    let far = truncation(u, outermost, -dir, u_ref, s2)?;
     let inv = |z: f64| (-2.0 * (u.value(z) - u_ref) / s2).exp();
     let inner = |y: f64| {
         let (a, c) = if dir > 0.0 { (far, y) } else { (y, far) };
-        integrate(inv, a, c, 1e-300, TOL).0
+        integrate_split(inv, a, c, &breaks, 1e-300, TOL).0
     };
     let outer = |y: f64| (2.0 * (u.value(y) - u_top) / s2).exp() * inner(y);
-    let (v, _) = integrate(outer, lo_x, hi_x, 1e-300, 1e-10);
+    let (v, _) = integrate_split(outer, lo_x, hi_x, &breaks, 1e-300, 1e-10);
     finish(2.0 * (u_top - u_ref) / s2, 2.0 / s2 * v)
 }
 
 fn two_sided(u: &impl Potential, x: f64, lo: f64, hi: f64, s2: f64) -> Result<f64, TheoryError> {
     let (u_ref, u_top) = range_of(u, lo, hi);
+    let breaks = critical_points(u);
     let inv = |z: f64| (-2.0 * (u.value(z) - u_ref) / s2).exp();
     let psi = |y: f64| (2.0 * (u.value(y) - u_top) / s2).exp();
-    let j = |y: f64| integrate(inv, lo, y, 1e-300, TOL).0;
-    let a = |to: f64| integrate(|y| psi(y) * j(y), lo, to, 1e-300, 1e-10).0;
-    let c = |to: f64| integrate(psi, lo, to, 1e-300, 1e-12).0;
+    let j = |y: f64| integrate_split(inv, lo, y, &breaks, 1e-300, TOL).0;
+    let a = |to: f64| integrate_split(|y| psi(y) * j(y), lo, to, &breaks, 1e-300, 1e-10).0;
+    let c = |to: f64| integrate_split(psi, lo, to, &breaks, 1e-300, 1e-12).0;
     let v = -a(x) + a(hi) * c(x) / c(hi);
     finish(2.0 * (u_top - u_ref) / s2, 2.0 / s2 * v.max(0.0))
 }

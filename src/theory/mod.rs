@@ -196,6 +196,102 @@ pub fn levy_markov_chain(
     })
 }
 
+/// Rates of the ε → 0 (Eyring–Kramers) Markov chain between the wells under Brownian noise:
+/// `q_{i,i±1} = 1/T_K(m_i → m_{i±1})` with T_K the Eyring–Kramers time over the saddle between them
+/// ([`kramers_time`]); wells further apart are not connected (a Brownian path crosses the saddles one
+/// by one). The diagonal holds −Σ_j q_ij.
+pub fn kramers_chain(
+    u: &impl Potential,
+    cp: &CriticalPoints,
+    sigma: f64,
+) -> Result<Vec<Vec<f64>>, TheoryError> {
+    let k = cp.minima.len();
+    check(k >= 2 && cp.saddles.len() == k - 1, || {
+        format!(
+            "need K >= 2 minima separated by K − 1 saddles, got {} and {}",
+            k,
+            cp.saddles.len()
+        )
+    })?;
+    let mut q = vec![vec![0.0; k]; k];
+    for (i, &s) in cp.saddles.iter().enumerate() {
+        q[i][i + 1] = 1.0 / kramers_time(u, cp.minima[i], s, sigma)?;
+        q[i + 1][i] = 1.0 / kramers_time(u, cp.minima[i + 1], s, sigma)?;
+    }
+    for (i, row) in q.iter_mut().enumerate() {
+        row[i] = -row
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, v)| v)
+            .sum::<f64>();
+    }
+    Ok(q)
+}
+
+/// Mean time until a continuous-time Markov chain started in `start` is absorbed. `rates[i][j]`
+/// (i ≠ j) are its jump rates (the diagonal is ignored); the states with `target[i]` are absorbing,
+/// and `exit[i]` is an extra absorption rate from state i (an event that ends the run without a
+/// change of state, e.g. first hitting of a saddle). Solves, for every non-target state i,
+/// `(Σ_{j≠i} q_ij + exit_i)·h_i − Σ_{j non-target, j≠i} q_ij h_j = 1`.
+pub fn chain_absorption_time(
+    rates: &[Vec<f64>],
+    target: &[bool],
+    exit: &[f64],
+    start: usize,
+) -> Result<f64, TheoryError> {
+    let k = rates.len();
+    check(target.len() == k && exit.len() == k && start < k, || {
+        "rates, targets and exits must describe the same states".into()
+    })?;
+    if target[start] {
+        return Ok(0.0);
+    }
+    let live: Vec<usize> = (0..k).filter(|&i| !target[i]).collect();
+    let n = live.len();
+    let mut a = vec![vec![0.0; n]; n];
+    for (r, &i) in live.iter().enumerate() {
+        a[r][r] = exit[i] + (0..k).filter(|&j| j != i).map(|j| rates[i][j]).sum::<f64>();
+        for (c, &j) in live.iter().enumerate() {
+            if j != i {
+                a[r][c] -= rates[i][j];
+            }
+        }
+    }
+    let h = solve_dense(a, vec![1.0; n]).ok_or_else(|| {
+        TheoryError::Domain("the chain cannot reach its target from every state".into())
+    })?;
+    let r = live.iter().position(|&i| i == start).unwrap_or(0);
+    check(h[r].is_finite() && h[r] > 0.0, || {
+        "the chain cannot reach its target from the start".into()
+    })?;
+    Ok(h[r])
+}
+
+/// Solves A x = b by Gaussian elimination with partial pivoting; `None` if A is singular.
+fn solve_dense(mut a: Vec<Vec<f64>>, mut rhs: Vec<f64>) -> Option<Vec<f64>> {
+    let k = rhs.len();
+    for col in 0..k {
+        let piv = (col..k).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
+        if a[piv][col] == 0.0 {
+            return None;
+        }
+        a.swap(col, piv);
+        rhs.swap(col, piv);
+        let (pivot_row, pivot_rhs) = (a[col].clone(), rhs[col]);
+        for (r, (row, b)) in a.iter_mut().zip(rhs.iter_mut()).enumerate() {
+            if r != col {
+                let f = row[col] / pivot_row[col];
+                for (v, p) in row.iter_mut().zip(&pivot_row).skip(col) {
+                    *v -= f * p;
+                }
+                *b -= f * pivot_rhs;
+            }
+        }
+    }
+    Some((0..k).map(|i| rhs[i] / a[i][i]).collect())
+}
+
 /// Solves πQ = 0, Σπ = 1 by Gaussian elimination with partial pivoting (Qᵀπ = 0 with the last
 /// equation replaced by the normalization).
 fn stationary_law(q: &[Vec<f64>]) -> Vec<f64> {
@@ -319,5 +415,78 @@ mod tests {
         assert!((ratio - (0.5f64 / 1.5).powf(1.5)).abs() < 1e-12);
         assert!((mc.stationary.iter().sum::<f64>() - 1.0).abs() < 1e-14);
         assert!((mc.residence[0] - levy_transition_time(1.5, 0.1, 0.5).unwrap()).abs() < 1e-9);
+    }
+
+    fn three_wells() -> crate::landscape::Polynomial {
+        // Minima −2, 0, 2.5; saddles −0.7, 1.3.
+        crate::landscape::Polynomial::new(vec![
+            0.0, 0.0, 2.275, 1.1516667, -1.4025, -0.22, 0.1666667,
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn levy_chain_transition_from_a_middle_well_matches_the_hand_solution() {
+        // From the middle well M, crossing 1.3 upwards: the two-state system for (h_M, h_L),
+        //   h_M = (1 + q_ML h_L)/(q_ML + q_MF),  h_L = (1 + q_LM h_M)/(q_LM + q_LF),
+        // with q_ML = p·0.7^−α, q_MF = p·1.3^−α, q_LM = p·(1.3^−α − 3.3^−α), q_LF = p·3.3^−α,
+        // solved by hand: h_M = (q_LM + q_LF + q_ML)/((q_ML + q_MF)(q_LM + q_LF) − q_ML q_LM).
+        let (a, e) = (1.3, 0.1);
+        let cp = three_wells().critical_points();
+        assert!((cp.minima[1]).abs() < 1e-6 && (cp.saddles[1] - 1.3).abs() < 1e-6);
+        let mc = levy_markov_chain(a, e, &cp).unwrap();
+        let p = e.powf(a) * c_alpha(a) / a;
+        let d = |m: f64, s: f64| (s - m).abs().powf(-a);
+        let (m, l) = (cp.minima[1], cp.minima[0]);
+        let (s0, s1) = (cp.saddles[0], cp.saddles[1]);
+        let q_ml = p * d(m, s0);
+        let q_mf = p * d(m, s1);
+        let q_lm = p * (d(l, s0) - d(l, s1));
+        let q_lf = p * d(l, s1);
+        let want = (q_lm + q_lf + q_ml) / ((q_ml + q_mf) * (q_lm + q_lf) - q_ml * q_lm);
+        let got = chain_absorption_time(&mc.rates, &[false, false, true], &[0.0; 3], 1).unwrap();
+        assert!((got - want).abs() < 1e-10 * want, "{got} vs {want}");
+        // Jumps past the saddle alone (the old prediction) give about half of it here.
+        let direct = levy_transition_time(a, e, s1 - m).unwrap();
+        assert!(
+            (direct - 110.2).abs() < 0.1 && (got - 214.1).abs() < 0.1,
+            "{direct} {got}"
+        );
+    }
+
+    #[test]
+    fn chain_times_reduce_to_the_double_well_formulas() {
+        let cp = dw().critical_points();
+        let s = 0.5;
+        let q = kramers_chain(&dw(), &cp, s).unwrap();
+        // Saddle hit: twice the well-to-well rate from the near well ⇒ T_K/2.
+        let t = chain_absorption_time(&q, &[false, true], &[q[0][1], 0.0], 0).unwrap();
+        let k = kramers_time(&dw(), -1.0, 0.0, s).unwrap();
+        assert!((t - k / 2.0).abs() < 1e-12 * k);
+        let mc = levy_markov_chain(1.5, 0.1, &cp).unwrap();
+        let t = chain_absorption_time(&mc.rates, &[false, true], &[0.0; 2], 0).unwrap();
+        assert!((t - levy_transition_time(1.5, 0.1, 1.0).unwrap()).abs() < 1e-9);
+        assert!(chain_absorption_time(&mc.rates, &[false, true], &[0.0; 2], 1).unwrap() == 0.0);
+    }
+
+    #[test]
+    fn kramers_chain_is_the_small_noise_limit_of_the_exact_time_with_three_wells() {
+        // From the middle well across the upper saddle: exact MFPT / chain → 1 as σ → 0.
+        let u = three_wells();
+        let cp = u.critical_points();
+        let mut ratios = Vec::new();
+        for sigma in [0.8f64, 0.6, 0.45, 0.35] {
+            let q = kramers_chain(&u, &cp, sigma).unwrap();
+            let mut exit = [0.0; 3];
+            exit[1] = q[1][2];
+            let chain = chain_absorption_time(&q, &[false, false, true], &exit, 1).unwrap();
+            let exact = mean_first_passage(&u, cp.minima[1], cp.saddles[1], sigma).unwrap();
+            ratios.push(exact / chain);
+        }
+        println!("exact/chain: {ratios:?}");
+        for w in ratios.windows(2) {
+            assert!((w[1] - 1.0).abs() < (w[0] - 1.0).abs(), "{ratios:?}");
+        }
+        assert!((ratios[3] - 1.0).abs() < 0.1, "{ratios:?}");
     }
 }

@@ -91,6 +91,24 @@ struct RawTrainOpts {
     checkpoint_every: i64,
     #[serde(default)]
     halve_step: bool,
+    #[serde(default)]
+    order: Order,
+}
+
+/// The order in which SGD visits the training examples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// The paper's: the data in its fixed order, cut into consecutive minibatches of b, cycled
+    /// epoch after epoch; when b does not divide n the last minibatch of every epoch is the short
+    /// remainder of n mod b examples (as PyTorch's DataLoader with `shuffle=False`,
+    /// `drop_last=False`). The first ⌊n/b⌋ of these are exactly the minibatches whose gradients the
+    /// noise measurement uses.
+    #[default]
+    Cyclic,
+    /// A fresh seeded permutation every epoch, cut into ⌊n/b⌋ full minibatches; the n mod b examples
+    /// left at the end of a permutation sit out that epoch.
+    Shuffled,
 }
 
 impl Default for RawNoiseOpts {
@@ -149,6 +167,8 @@ pub struct TrainRun {
     pub checkpoint_every: usize,
     /// Halve η at 1/3 and 2/3 of the iterations.
     pub halve_step: bool,
+    /// Order of the training examples.
+    pub order: Order,
     /// Minibatch size of the noise measurement.
     pub noise_batch_size: usize,
     /// Hill/McCulloch subsample size.
@@ -189,7 +209,7 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
         // Keys with defaults may be absent from the file and still be swept.
         None if matches!(
             key,
-            "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss"
+            "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss" | "order"
         ) =>
         {
             table.insert(key.to_string(), v.clone());
@@ -404,6 +424,7 @@ impl TrainConfig {
                 iterations,
                 checkpoint_every,
                 halve_step: r.train.halve_step,
+                order: r.train.order,
                 noise_batch_size,
                 subsample,
                 on_test: r.noise.on_test,
@@ -507,9 +528,7 @@ pub fn train(
     let mut grad = vec![0f32; net.n_params()];
     let n = train.len();
     let b = run.batch_size.min(n);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut pos = n; // forces a shuffle before the first step
-    let mut r = rng::aux_stream(run.seed, 0x7A11, 0);
+    let mut schedule = Schedule::new(run.order, n, b, run.seed);
     let (mut xb, mut yb) = (vec![0f32; b * train.dim], vec![0u8; b]);
     let mut checkpoints = Vec::new();
     let measure = |net: &Mlp, it: usize, lr: f64| {
@@ -549,19 +568,21 @@ pub fn train(
     };
     for it in 0..run.iterations {
         let lr = learning_rate(run, it);
-        if pos + b > n {
-            for i in (1..n).rev() {
-                order.swap(i, r.random_range(0..=i));
+        let (bx, by): (&[f32], &[u8]) = match schedule.next_batch() {
+            Minibatch::Range(r) => (
+                &train.x[r.start * train.dim..r.end * train.dim],
+                &train.y[r],
+            ),
+            Minibatch::Indices(idx) => {
+                for (k, &i) in idx.iter().enumerate() {
+                    xb[k * train.dim..(k + 1) * train.dim]
+                        .copy_from_slice(&train.x[i * train.dim..(i + 1) * train.dim]);
+                    yb[k] = train.y[i];
+                }
+                (&xb, &yb)
             }
-            pos = 0;
-        }
-        for (k, &i) in order[pos..pos + b].iter().enumerate() {
-            xb[k * train.dim..(k + 1) * train.dim]
-                .copy_from_slice(&train.x[i * train.dim..(i + 1) * train.dim]);
-            yb[k] = train.y[i];
-        }
-        pos += b;
-        net.loss_grad(&xb, &yb, run.loss, &mut ws, &mut grad);
+        };
+        net.loss_grad(bx, by, run.loss, &mut ws, &mut grad);
         net.step(&grad, lr as f32);
         progress(it + 1);
         if (it + 1) % run.checkpoint_every == 0 || it + 1 == run.iterations {
@@ -577,6 +598,67 @@ pub fn train(
         seed: run.seed,
         checkpoints,
         wall_seconds: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// The examples of one SGD step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Minibatch<'a> {
+    /// Consecutive examples (cyclic order).
+    Range(std::ops::Range<usize>),
+    /// Examples by index (shuffled order).
+    Indices(&'a [usize]),
+}
+
+/// Which examples each SGD step uses (see [`Order`]).
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    order: Order,
+    n: usize,
+    b: usize,
+    pos: usize,
+    perm: Vec<usize>,
+    rng: rng::PathRng,
+}
+
+impl Schedule {
+    /// The schedule for n examples in minibatches of b (1 ≤ b ≤ n), seeded for `Shuffled`.
+    pub fn new(order: Order, n: usize, b: usize, seed: u64) -> Self {
+        Schedule {
+            order,
+            n,
+            b: b.clamp(1, n.max(1)),
+            // Shuffled: pos = n forces a permutation before the first step; cyclic: wraps to 0.
+            pos: n,
+            perm: (0..n).collect(),
+            rng: rng::aux_stream(seed, 0x7A11, 0),
+        }
+    }
+
+    /// The next step's minibatch.
+    pub fn next_batch(&mut self) -> Minibatch<'_> {
+        match self.order {
+            Order::Cyclic => {
+                if self.pos >= self.n {
+                    self.pos = 0;
+                }
+                let end = (self.pos + self.b).min(self.n);
+                let r = self.pos..end;
+                self.pos = end;
+                Minibatch::Range(r)
+            }
+            Order::Shuffled => {
+                if self.pos + self.b > self.n {
+                    for i in (1..self.n).rev() {
+                        self.perm.swap(i, self.rng.random_range(0..=i));
+                    }
+                    self.pos = 0;
+                }
+                let start = self.pos;
+                self.pos += self.b;
+                Minibatch::Indices(&self.perm[start..start + self.b])
+            }
+        }
     }
 }
 
@@ -666,4 +748,59 @@ pub fn measured_alpha(
         cp["iteration"]
     );
     Ok((a, desc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cyclic_order_cycles_consecutive_batches_with_a_short_last_one() {
+        let mut s = Schedule::new(Order::Cyclic, 10, 4, 0);
+        for want in [0..4, 4..8, 8..10, 0..4, 4..8] {
+            assert_eq!(s.next_batch(), Minibatch::Range(want));
+        }
+    }
+
+    #[test]
+    fn shuffled_order_uses_full_batches_of_a_fresh_permutation() {
+        let mut s = Schedule::new(Order::Shuffled, 10, 4, 3);
+        let mut epochs = Vec::new();
+        for _ in 0..3 {
+            let mut seen: Vec<usize> = Vec::new();
+            for _ in 0..2 {
+                match s.next_batch() {
+                    Minibatch::Indices(i) => seen.extend_from_slice(i),
+                    Minibatch::Range(r) => panic!("shuffled gave a range {r:?}"),
+                }
+            }
+            let mut sorted = seen.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(
+                sorted.len(),
+                8,
+                "two full batches of distinct examples: {seen:?}"
+            );
+            epochs.push(seen);
+        }
+        assert_ne!(epochs[0], epochs[1]);
+    }
+
+    #[test]
+    fn order_is_read_and_checked() {
+        let base = "name = \"t\"\n[model]\nwidth = 4\ndepth = 2\n[train]\niterations = 1\ncheckpoint_every = 1\n";
+        let c = TrainConfig::parse(base, Path::new("t.toml")).unwrap();
+        assert_eq!(c.runs[0].order, Order::Cyclic);
+        let c = TrainConfig::parse(
+            &format!("{base}order = \"shuffled\"\n"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.runs[0].order, Order::Shuffled);
+        let e = TrainConfig::parse(&format!("{base}order = \"random\"\n"), Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.toml:8") && e.contains("cyclic"), "{e}");
+    }
 }

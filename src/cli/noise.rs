@@ -1,0 +1,165 @@
+//! `levylab noise`: the trainer's full noise report for a P × M matrix of minibatch gradients that
+//! a user dumped from any framework.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::io;
+use crate::stats::gradient_noise::{MeterOptions, NoiseReport, StreamEstimate, analyze_matrix};
+
+/// Arguments of `levylab noise`.
+#[derive(Debug, Args)]
+pub struct NoiseArgs {
+    /// Minibatch gradients as a `.npy` array (float32/float64) of shape (P, M) — one row per
+    /// minibatch, one column per parameter; trailing axes are flattened into M. Column means are
+    /// subtracted (the paper's Uₚ = gₚ − ḡ).
+    pub file: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Layer sizes in column order, each a count or a shape like 784x512; they must add up to M.
+    #[arg(long, value_delimiter = ',')]
+    pub layers: Vec<String>,
+    /// Values in the uniform subsample for Hill and McCulloch.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub subsample: usize,
+    /// Seed of the subsample and of the Gaussian-null draws.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Parses one `--layers` entry: `N` or `AxBx…` (the product).
+fn layer_size(text: &str) -> anyhow::Result<usize> {
+    text.split(['x', 'X', '*'])
+        .map(|f| {
+            f.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&v| v > 0)
+                .with_context(|| {
+                    format!("--layers: {text:?} is not a size (a count or a shape like 784x512)")
+                })
+        })
+        .try_fold(1usize, |a, d| {
+            a.checked_mul(d?)
+                .with_context(|| format!("--layers: {text:?} overflows"))
+        })
+}
+
+pub(super) fn run(a: NoiseArgs) -> anyhow::Result<()> {
+    let file = a.file.display().to_string();
+    let layers = a
+        .layers
+        .iter()
+        .map(|l| layer_size(l))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if !a
+        .file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
+    {
+        anyhow::bail!("{file}: levylab noise reads a .npy array of shape (P, M)");
+    }
+    let bytes = std::fs::read(&a.file).with_context(|| format!("cannot read {file}"))?;
+    let (values, shape) = io::read_npy_array(&a.file, &bytes)?;
+    if shape.len() < 2 {
+        anyhow::bail!(
+            "{file}: need a 2-D array of shape (P minibatches, M parameters), got shape {shape:?}"
+        );
+    }
+    let p = shape[0];
+    let opts = MeterOptions {
+        layers,
+        subsample: a.subsample,
+        seed: a.seed,
+        batch_size: 0,
+    };
+    let report = analyze_matrix(&values, p, opts).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", render(&file, &report));
+    }
+    Ok(())
+}
+
+fn est(e: Option<StreamEstimate>) -> String {
+    e.map_or("-".into(), |e| {
+        format!("{:>7.4}  [{:.4}, {:.4}]", e.alpha, e.ci_low, e.ci_high)
+    })
+}
+
+fn num(v: Option<f64>) -> String {
+    v.filter(|x| x.is_finite())
+        .map_or("-".into(), |x| format!("{x:>7.4}"))
+}
+
+/// The text report of `levylab noise`.
+pub fn render(file: &str, r: &NoiseReport) -> String {
+    let mut s = format!(
+        "{file}: P = {} minibatches × M = {} parameters; exact zeros {:.3} %\n",
+        r.batches,
+        r.params,
+        100.0 * r.zero_fraction
+    );
+    s += &format!("{:<34} {:>7}  95 % CI\n", "estimate", "alpha");
+    s += &format!("{:<34} {}\n", "paper (pooled row-major)", est(r.paper));
+    s += &format!(
+        "{:<34} {}\n",
+        "Gaussian null (same scales, layout)",
+        num(r.gaussian_null)
+    );
+    s += &format!(
+        "{:<34} {}\n",
+        format!("standardized ({} coordinates)", r.standardized_params),
+        est(r.standardized)
+    );
+    s += &format!(
+        "{:<34} {}\n",
+        format!("Hill, k = 1 % of {}", r.subsample),
+        num(r.hill)
+    );
+    s += &format!("{:<34} {}\n", "McCulloch", num(r.mcculloch));
+    if r.per_layer.len() > 1 {
+        for l in &r.per_layer {
+            s += &format!(
+                "{:<34} {}\n",
+                format!("layer {} ({} parameters)", l.layer, l.params),
+                est(l.estimate)
+            );
+        }
+    }
+    match &r.per_parameter {
+        Some(pp) => {
+            s += &format!(
+                "per parameter (K1 = {}, {} coordinates): q10 {:.3}  q25 {:.3}  median {:.3}  q75 {:.3}  q90 {:.3}\n",
+                pp.k1, pp.count, pp.q10, pp.q25, pp.q50, pp.q75, pp.q90
+            )
+        }
+        None => s += "per parameter: - (P has no divisor K1 with 2 <= K1 <= sqrt(P))\n",
+    }
+    let mut norms = r.noise_norms.clone();
+    norms.sort_unstable_by(f64::total_cmp);
+    if let (Some(lo), Some(hi)) = (norms.first(), norms.last()) {
+        s += &format!(
+            "noise norms ||U_p||: min {lo:.4e}  median {:.4e}  max {hi:.4e}\n",
+            norms[norms.len() / 2]
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layer_size;
+
+    #[test]
+    fn layer_sizes_are_counts_or_shapes() {
+        assert_eq!(layer_size("784x512").unwrap(), 401_408);
+        assert_eq!(layer_size("10").unwrap(), 10);
+        assert!(layer_size("0x3").is_err());
+        assert!(layer_size("ax3").is_err());
+    }
+}
