@@ -99,6 +99,19 @@ pub struct PointSummary {
     pub mean_se: Option<f64>,
     /// "sample" or "exponential-mle".
     pub mean_estimator: Option<&'static str>,
+    /// Share of paths censored.
+    pub censored_fraction: f64,
+    /// Under censoring: the restricted mean, area under the Kaplan–Meier curve up to
+    /// `restricted_horizon` — E[min(τ, L)], a model-free lower bound of the mean.
+    pub restricted_mean: Option<f64>,
+    /// Its standard error.
+    pub restricted_mean_se: Option<f64>,
+    /// L: the largest censoring time.
+    pub restricted_horizon: Option<f64>,
+    /// Under censoring: false when the exponential MLE should not be trusted (see `mle_warning`).
+    pub mle_reliable: Option<bool>,
+    /// Why the MLE is unreliable: too large a censored share, or a law that is not exponential.
+    pub mle_warning: Option<String>,
     /// Kaplan–Meier median.
     pub median: Option<f64>,
     /// Kaplan–Meier quantiles q10, q25, q75, q90.
@@ -136,6 +149,8 @@ struct Summary<'a> {
 pub(super) fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) -> PointSummary {
     let e = exit_sample(outcomes);
     let best = e.best_mean().ok();
+    let restricted = (e.censored() > 0).then(|| e.restricted_mean()).flatten();
+    let mle_warning = e.mle_check();
     let theory = predictions(p);
     let high = e.high_fraction();
     let mut ratio = BTreeMap::new();
@@ -177,6 +192,12 @@ pub(super) fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) 
         mean: best.map(|b| b.0.value),
         mean_se: best.map(|b| b.0.std_err),
         mean_estimator: best.map(|b| b.1),
+        censored_fraction: e.censored() as f64 / e.paths().max(1) as f64,
+        restricted_mean: restricted.map(|r| r.0.value),
+        restricted_mean_se: restricted.map(|r| r.0.std_err),
+        restricted_horizon: restricted.map(|r| r.1),
+        mle_reliable: (e.censored() > 0).then_some(mle_warning.is_none()),
+        mle_warning,
         median: e.median(),
         quantiles: [("q10", 0.1), ("q25", 0.25), ("q75", 0.75), ("q90", 0.9)]
             .into_iter()
@@ -254,6 +275,7 @@ pub fn table(points: &[PointSummary]) -> String {
         p.exit_right_fraction.is_some_and(|f| f > 0.0 && f < 1.0)
             || p.theory.contains_key("levy_ip_right")
     });
+    let censoring = points.iter().any(|p| p.restricted_mean.is_some());
     let mut head = vec![
         "point".to_string(),
         "paths".into(),
@@ -262,6 +284,9 @@ pub fn table(points: &[PointSummary]) -> String {
         "mean ± se".into(),
         "median".into(),
     ];
+    if censoring {
+        head.push("rmean(L) ± se".into());
+    }
     if two_sided {
         head.push("P(right)".into());
     }
@@ -283,16 +308,22 @@ pub fn table(points: &[PointSummary]) -> String {
                     "{} ± {}{}",
                     sig(m),
                     sig(se),
-                    if p.mean_estimator == Some("exponential-mle") {
-                        " (mle)"
-                    } else {
-                        ""
+                    match (p.mean_estimator, p.mle_reliable) {
+                        (Some("exponential-mle"), Some(false)) => " (mle!)",
+                        (Some("exponential-mle"), _) => " (mle)",
+                        _ => "",
                     }
                 ),
                 _ => "-".into(),
             },
             opt(p.median),
         ];
+        if censoring {
+            r.push(match (p.restricted_mean, p.restricted_mean_se) {
+                (Some(m), Some(se)) => format!("{} ± {}", sig(m), sig(se)),
+                _ => "-".into(),
+            });
+        }
         if two_sided {
             r.push(opt(p.exit_right_fraction));
         }
@@ -307,7 +338,19 @@ pub fn table(points: &[PointSummary]) -> String {
         }
         rows.push(r);
     }
-    render(&rows)
+    let mut out = render(&rows);
+    if censoring {
+        out += "(mle): mean from the exponential MLE under censoring; rmean(L): area under the Kaplan–Meier curve up to the largest censoring time L, a lower bound of the mean\n";
+    }
+    for p in points {
+        if let Some(w) = &p.mle_warning {
+            out += &format!(
+                "(mle!) {}: {w}; rmean(L) is a lower bound of the mean; raise the horizon\n",
+                p.label
+            );
+        }
+    }
+    out
 }
 
 /// Aligned columns: the first left-aligned, the rest right-aligned, a rule under the header row.
