@@ -546,3 +546,52 @@ fn sigint_keeps_finished_work() {
     assert_eq!(csv.lines().count(), 1 + 2 * 400_000);
     assert!(String::from_utf8_lossy(&o.stderr).contains("interrupted: 2 of 2 points saved"));
 }
+
+/// A heavily censored point: summary.json carries the restricted mean, equal to the mean of
+/// min(τᵢ, T) recomputed here from exit_times.csv, and flags the exponential MLE; the table marks
+/// it `(mle!)`. Free α = 1.5 motion in (−1, 1) (Getoor: 23.79) with horizon 15: ≈ 58 % censored.
+#[test]
+fn censored_points_report_the_restricted_mean_and_flag_the_mle() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("c.toml");
+    std::fs::write(
+        &f,
+        "name = \"c\"\nseed = 3\npaths = 400\nhorizon = 15.0\n[landscape]\nkind = \"flat\"\n\
+         [noise]\nkind = \"stable\"\nalpha = 1.5\nepsilon = 0.1\n[integrator]\nscheme = \"euler\"\n\
+         dt = 0.01\n[event]\nkind = \"interval\"\ndomain = [-1.0, 1.0]\nstart = 0.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = levylab(&[
+        "run",
+        f.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        table.contains("(mle!)") && table.contains("rmean(L)"),
+        "{table}"
+    );
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("c/summary.json")).unwrap())
+            .unwrap();
+    let p = &s["points"][0];
+    let csv = std::fs::read_to_string(out.join("c/exit_times.csv")).unwrap();
+    let times: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().parse::<f64>().unwrap())
+        .collect();
+    assert_eq!(times.len(), 400);
+    let horizon = p["restricted_horizon"].as_f64().unwrap();
+    let want = times.iter().map(|t| t.min(horizon)).sum::<f64>() / 400.0;
+    let got = p["restricted_mean"].as_f64().unwrap();
+    assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
+    assert!(got < 23.79 && p["restricted_mean_se"].as_f64().unwrap() > 0.0);
+    assert_eq!(p["mle_reliable"], false);
+    assert!(p["mle_warning"].as_str().unwrap().contains("censored"));
+    assert!(p["censored_fraction"].as_f64().unwrap() > 0.3);
+}

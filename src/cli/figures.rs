@@ -416,7 +416,7 @@ fn fig_width_depth(c: &Ctx) -> anyhow::Result<()> {
     c.save(
         "alpha-width-depth",
         "Tail index of SGD gradient noise against width and depth (digits)",
-        &format!("levylab figures {}: digits, FC ReLU nets, SGD η = 0.1, batch 100, {iters} iterations, noise on the training set; dashed: Gaussian null (same variances and layout)", c.mode()),
+        &format!("levylab figures {}: digits, FC ReLU nets, SGD η = 0.1, batch 100, {iters} iterations, noise on the training set; dashed: Gaussian null (same per-coordinate scales and layout)", c.mode()),
         (2, 2),
         &ps,
     )

@@ -85,11 +85,13 @@ fn tick(v: f64, log: bool) -> String {
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         return format!("{x:.1e}");
     }
-    // Three significant digits, trailing zeros dropped.
+    // Three significant digits on log axes, four on linear ones (close ticks on a narrow range,
+    // e.g. accuracies 0.9845 and 0.985, stay distinct); trailing zeros dropped.
+    let digits = if log { 2 } else { 3 };
     let decimals = if a == 0.0 {
         0
     } else {
-        (2 - a.log10().floor() as i32).max(0) as usize
+        (digits - a.log10().floor() as i32).max(0) as usize
     };
     let s = format!("{x:.decimals$}");
     if s.contains('.') {
