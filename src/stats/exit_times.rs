@@ -132,35 +132,11 @@ impl ExitSample {
             return self.mean().ok().map(|m| (m, f64::INFINITY));
         }
         let limit = self.censored.iter().copied().fold(0.0, f64::max);
-        let mut ev: Vec<(f64, bool)> = self
-            .exited
-            .iter()
-            .map(|&t| (t, true))
-            .chain(self.censored.iter().map(|&t| (t, false)))
+        let steps: Vec<_> = self
+            .km_curve()
+            .into_iter()
+            .filter(|s| s.0 <= limit)
             .collect();
-        ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        // Distinct exit times with (time, at risk, exits) and the survival just after each.
-        let mut steps: Vec<(f64, f64, f64, f64)> = Vec::new();
-        let mut at_risk = ev.len() as f64;
-        let mut surv = 1.0;
-        let mut i = 0;
-        while i < ev.len() {
-            let t = ev[i].0;
-            let (mut d, mut c) = (0.0, 0.0);
-            while i < ev.len() && ev[i].0 == t {
-                if ev[i].1 {
-                    d += 1.0
-                } else {
-                    c += 1.0
-                }
-                i += 1;
-            }
-            if d > 0.0 && t <= limit {
-                surv *= 1.0 - d / at_risk;
-                steps.push((t, at_risk, d, surv));
-            }
-            at_risk -= d + c;
-        }
         // Area from each exit time to L, accumulated backwards.
         let mut area_after = vec![0.0; steps.len()];
         let mut acc = 0.0;
@@ -218,49 +194,27 @@ impl ExitSample {
 
     /// Kaplan–Meier survival Ŝ(t) (right-continuous).
     pub fn km_survival(&self, t: f64) -> f64 {
-        let mut ev: Vec<(f64, bool)> = self
-            .exited
+        self.km_curve()
             .iter()
-            .map(|&t| (t, true))
-            .chain(self.censored.iter().map(|&t| (t, false)))
-            .collect();
-        ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        let mut at_risk = ev.len() as f64;
-        let mut s = 1.0;
-        let mut i = 0;
-        while i < ev.len() && ev[i].0 <= t {
-            let u = ev[i].0;
-            let (mut d, mut c) = (0.0, 0.0);
-            while i < ev.len() && ev[i].0 == u {
-                if ev[i].1 {
-                    d += 1.0
-                } else {
-                    c += 1.0
-                }
-                i += 1;
-            }
-            if d > 0.0 {
-                s *= 1.0 - d / at_risk;
-            }
-            at_risk -= d + c;
-        }
-        s
+            .take_while(|s| s.0 <= t)
+            .last()
+            .map_or(1.0, |s| s.3)
     }
 
-    /// Kaplan–Meier quantile: the smallest exit time t with Ŝ(t) ≤ 1 − p; `None` if the survival curve
-    /// does not fall that far before the censoring times.
-    pub fn km_quantile(&self, p: f64) -> Option<f64> {
+    /// The Kaplan–Meier curve: for every distinct exit time t (increasing), (t, n at risk just
+    /// before t, exits at t, Ŝ just after t). Exits at a tied time come before censorings at that
+    /// time (the usual convention).
+    fn km_curve(&self) -> Vec<(f64, f64, f64, f64)> {
         let mut ev: Vec<(f64, bool)> = self
             .exited
             .iter()
             .map(|&t| (t, true))
             .chain(self.censored.iter().map(|&t| (t, false)))
             .collect();
-        // Exits at a tied time come before censorings at that time (KM convention).
         ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut out = Vec::new();
         let mut at_risk = ev.len() as f64;
-        let mut s = 1.0;
-        let target = 1.0 - p;
+        let mut surv = 1.0;
         let mut i = 0;
         while i < ev.len() {
             let t = ev[i].0;
@@ -274,14 +228,22 @@ impl ExitSample {
                 i += 1;
             }
             if d > 0.0 {
-                s *= 1.0 - d / at_risk;
-                if s <= target + 1e-12 {
-                    return Some(t);
-                }
+                surv *= 1.0 - d / at_risk;
+                out.push((t, at_risk, d, surv));
             }
             at_risk -= d + c;
         }
-        None
+        out
+    }
+
+    /// Kaplan–Meier quantile: the smallest exit time t with Ŝ(t) ≤ 1 − p; `None` if the survival curve
+    /// does not fall that far before the censoring times.
+    pub fn km_quantile(&self, p: f64) -> Option<f64> {
+        let target = 1.0 - p;
+        self.km_curve()
+            .iter()
+            .find(|s| s.3 <= target + 1e-12)
+            .map(|s| s.0)
     }
 
     /// Kaplan–Meier median.

@@ -160,14 +160,7 @@ pub fn levy_markov_chain(
     cp: &CriticalPoints,
 ) -> Result<MarkovChain, TheoryError> {
     check_levy(alpha, eps)?;
-    let k = cp.minima.len();
-    check(k >= 2 && cp.saddles.len() == k - 1, || {
-        format!(
-            "need K >= 2 minima separated by K − 1 saddles, got {} and {}",
-            k,
-            cp.saddles.len()
-        )
-    })?;
+    let k = check_wells(cp)?;
     let tail = |d: f64| {
         if d.is_infinite() {
             0.0
@@ -205,14 +198,7 @@ pub fn kramers_chain(
     cp: &CriticalPoints,
     sigma: f64,
 ) -> Result<Vec<Vec<f64>>, TheoryError> {
-    let k = cp.minima.len();
-    check(k >= 2 && cp.saddles.len() == k - 1, || {
-        format!(
-            "need K >= 2 minima separated by K − 1 saddles, got {} and {}",
-            k,
-            cp.saddles.len()
-        )
-    })?;
+    let k = check_wells(cp)?;
     let mut q = vec![vec![0.0; k]; k];
     for (i, &s) in cp.saddles.iter().enumerate() {
         q[i][i + 1] = 1.0 / kramers_time(u, cp.minima[i], s, sigma)?;
@@ -266,6 +252,19 @@ pub fn chain_absorption_time(
         "the chain cannot reach its target from the start".into()
     })?;
     Ok(h[r])
+}
+
+/// The number K of wells, if the landscape has K >= 2 minima separated by K − 1 saddles.
+fn check_wells(cp: &CriticalPoints) -> Result<usize, TheoryError> {
+    let k = cp.minima.len();
+    check(k >= 2 && cp.saddles.len() == k - 1, || {
+        format!(
+            "need K >= 2 minima separated by K − 1 saddles, got {} and {}",
+            k,
+            cp.saddles.len()
+        )
+    })?;
+    Ok(k)
 }
 
 /// Solves A x = b by Gaussian elimination with partial pivoting; `None` if A is singular.
