@@ -28,6 +28,7 @@
 //! * [`io`] — reading and writing samples (text, CSV column, `.npy`), atomic writes.
 //! * [`numeric`] — quadrature, root finding, special functions.
 //! * [`rng`] — per-stream random generators.
+//! * [`simd`] — vector lanes (scalar, AVX2, AVX-512) with bit-identical math for the engine's kernel.
 //! * [`cli`] — the `levylab` command line (the only module that prints).
 
 #![deny(unsafe_code)]
@@ -45,6 +46,7 @@ pub mod numeric;
 pub mod rng;
 pub mod scenario;
 pub mod sde;
+pub mod simd;
 pub mod stats;
 pub mod theory;
 pub mod trainer;

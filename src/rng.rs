@@ -33,15 +33,24 @@ fn mix64(mut z: u64) -> u64 {
 /// Identical on every platform and for every thread count.
 #[inline]
 pub fn stream(seed: u64, index: u64) -> PathRng {
+    let mut bytes = [0u8; 32];
+    for (chunk, w) in bytes.chunks_exact_mut(8).zip(stream_state(seed, index)) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    PathRng::from_seed(bytes)
+}
+
+/// The xoshiro256++ state words of [`stream`]`(seed, index)`, for the vector lanes that run the
+/// same generator on several streams at once ([`crate::simd::math::xoshiro`]).
+#[inline]
+pub fn stream_state(seed: u64, index: u64) -> [u64; 4] {
     // Key = (mixed seed, mixed index) folded into a SplitMix64 counter; four outputs fill the state.
     let mut state = mix64(seed ^ 0x6a09_e667_f3bc_c909)
         ^ mix64(index.wrapping_mul(GOLDEN) ^ 0xbb67_ae85_84ca_a73b);
-    let mut bytes = [0u8; 32];
-    for chunk in bytes.chunks_exact_mut(8) {
+    std::array::from_fn(|_| {
         state = state.wrapping_add(GOLDEN);
-        chunk.copy_from_slice(&mix64(state).to_le_bytes());
-    }
-    PathRng::from_seed(bytes)
+        mix64(state)
+    })
 }
 
 /// Streams reserved for purposes other than paths use a distinct seed domain, so a bootstrap stream

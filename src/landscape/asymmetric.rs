@@ -54,3 +54,10 @@ impl Potential for Asymmetric {
         self.hess(-(self.a - self.b) / 3.0)
     }
 }
+
+impl Asymmetric {
+    /// (k, a, b): U′ = k·x·(x + a)·(x − b).
+    pub(crate) fn coefficients(&self) -> (f64, f64, f64) {
+        (self.k, self.a, self.b)
+    }
+}

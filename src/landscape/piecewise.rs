@@ -108,3 +108,10 @@ impl Potential for PiecewiseQuadratic {
         -self.ks
     }
 }
+
+impl PiecewiseQuadratic {
+    /// (w, κ_m, κ_s, g, x₁, x₂) as used by U′.
+    pub(crate) fn coefficients(&self) -> [f64; 6] {
+        [self.w, self.km, self.ks, self.g, self.x1, self.x2]
+    }
+}

@@ -160,3 +160,10 @@ mod tests {
         assert!(Polynomial::new(vec![0.0, 0.0, -1.0]).is_err());
     }
 }
+
+impl Polynomial {
+    /// Coefficients of U′ and U″ (constant term first).
+    pub(crate) fn derivative_coefficients(&self) -> (&[f64], &[f64]) {
+        (&self.d1, &self.d2)
+    }
+}

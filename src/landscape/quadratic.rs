@@ -46,3 +46,10 @@ impl Potential for Quadratic {
         self.k
     }
 }
+
+impl Quadratic {
+    /// (κ, m): U′ = κ·(x − m).
+    pub(crate) fn coefficients(&self) -> (f64, f64) {
+        (self.k, self.m)
+    }
+}

@@ -133,3 +133,17 @@ impl Potential for TiltedQuartic {
         self.base.min_curvature()
     }
 }
+
+impl Quartic {
+    /// (k, w): U′ = k·x·(x² − w²).
+    pub(crate) fn coefficients(&self) -> (f64, f64) {
+        (self.k, self.w)
+    }
+}
+
+impl TiltedQuartic {
+    /// (k, w, F): U′ = k·x·(x² − w²) − F.
+    pub(crate) fn coefficients(&self) -> (f64, f64, f64) {
+        (self.base.k, self.base.w, self.f)
+    }
+}

@@ -213,6 +213,12 @@ impl Increment {
     pub fn gauss_scale(&self) -> f64 {
         self.gauss_scale
     }
+
+    /// The stable part as (α, β, scale, drift): the increment adds scale·S + drift, S ~ S_α(1, β, 0).
+    pub fn stable_part(&self) -> Option<(f64, f64, f64, f64)> {
+        self.stable
+            .map(|s| (s.law.alpha(), s.law.beta(), s.scale, s.drift))
+    }
 }
 
 impl Distribution<f64> for Increment {

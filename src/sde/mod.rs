@@ -6,6 +6,7 @@
 
 mod ball;
 mod event;
+mod lanes;
 mod runner;
 mod scheme;
 

@@ -1,24 +1,24 @@
-//! The lane kernel and the parallel runner.
+//! The parallel runner around the vector lane kernel ([`super::lanes`]).
 //!
 //! Paths are processed in chunks of consecutive global indices; rayon distributes chunks over
-//! threads. Inside a chunk, `lane_width` paths advance together in structure-of-arrays form (state,
-//! step counter, path index and generator per lane); when a lane's path ends, the lane is refilled
-//! with the chunk's next path. Memory is O(lanes), independent of the number of steps. Outcomes are
-//! stored by global path index, so the result does not depend on chunking, lane width or threads.
+//! threads. Inside a chunk, lanes advance together in structure-of-arrays form (state, step
+//! counter, path index and generator state per lane), a vector of N lanes at a time (N = 1, 4 or 8
+//! by instruction set); when a lane's path ends, the lane is refilled with the chunk's next path.
+//! Memory is O(lanes), independent of the number of steps. Outcomes are stored by global path
+//! index, so the result does not depend on chunking, lane width, instruction set or threads.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use rand::RngExt;
-use rand::distr::Distribution;
 use rayon::prelude::*;
 
-use super::{Event, Outcome, Scheme, SdeError};
+use super::lanes::{self, Kernel};
+use super::{Event, Outcome, Scheme, SdeError, Side};
 use crate::landscape::Landscape;
-use crate::noise::{Increment, Noise};
-use crate::rng::{self, PathRng};
+use crate::noise::Noise;
+use crate::rng;
+use crate::simd::{Isa, Lanes, Scalar};
 
-/// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0 (no uniform is drawn): the choice
-/// depends only on the path, so streams stay deterministic.
+/// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0.
 pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
 
 /// A validated 1-D simulation: landscape, noise, scheme, step, horizon, start and event.
@@ -26,16 +26,13 @@ pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
 pub struct Simulation {
     landscape: Landscape,
     noise: Noise,
-    increment: Increment,
     scheme: Scheme,
     dt: f64,
     horizon: f64,
-    max_steps: u64,
     start: f64,
     event: Event,
     bridge: bool,
-    bridge_scale: f64, // 2/(σ_B²·dt)
-    continuous: bool,
+    kernel: Kernel,
 }
 
 impl Simulation {
@@ -74,19 +71,28 @@ impl Simulation {
         event.check_start(start)?;
         let max_steps = (horizon / dt).round() as u64;
         let sb = noise.brownian_amplitude();
+        let bridge = bridge && sb > 0.0;
+        let kernel = Kernel::new(
+            &landscape,
+            &increment,
+            scheme,
+            dt,
+            event,
+            noise.is_continuous(),
+            bridge,
+            2.0 / (sb * sb * dt),
+            max_steps,
+        );
         Ok(Self {
             landscape,
             noise,
-            increment,
             scheme,
             dt,
             horizon,
-            max_steps,
             start,
             event,
-            bridge: bridge && sb > 0.0,
-            bridge_scale: 2.0 / (sb * sb * dt),
-            continuous: noise.is_continuous(),
+            bridge,
+            kernel,
         })
     }
 
@@ -119,45 +125,36 @@ impl Simulation {
         self.event
     }
 
-    /// Advances one path by one step from `x` at step `n` (time n·dt). Returns the new state and,
-    /// if the path ended in this step, its outcome.
-    #[inline(always)]
-    fn advance(&self, x: f64, n: u64, rng: &mut PathRng) -> (f64, Option<Outcome>) {
-        let dl = self.increment.sample(rng);
-        let y = self.scheme.step(&self.landscape, x, self.dt, dl);
-        let t = (n + 1) as f64 * self.dt;
-        if !y.is_finite() {
-            return (y, Some(Outcome::NonFinite { time: t }));
-        }
-        if self.event.hit(y) || (self.continuous && self.event.passed_over(x, y)) {
-            return (
-                y,
-                Some(Outcome::Exited {
-                    time: t,
-                    side: self.event.side(x, y),
-                    from: x,
-                }),
-            );
-        }
-        if self.bridge
-            && let Some((b, side)) = self.event.bridge_boundary(x, y)
-        {
-            let e = (b - x) * (b - y) * self.bridge_scale;
-            if e < BRIDGE_CUTOFF && rng.random::<f64>() < (-e).exp() {
-                return (
-                    y,
-                    Some(Outcome::Exited {
-                        time: t,
-                        side,
-                        from: x,
-                    }),
-                );
+    /// Whether the Brownian-bridge crossing test is on.
+    pub fn bridge(&self) -> bool {
+        self.bridge
+    }
+
+    /// Stream words each path consumes per step.
+    pub fn words_per_step(&self) -> usize {
+        self.kernel.words_per_step()
+    }
+
+    /// The outcome of a lane whose step ended with `code`, from `x` to `y` at step count n + 1.
+    fn outcome(&self, code: f64, x: f64, n1: f64) -> Outcome {
+        let time = n1 * self.dt;
+        if code == lanes::NON_FINITE {
+            Outcome::NonFinite { time }
+        } else if code == lanes::CENSORED {
+            Outcome::Censored {
+                time: self.horizon,
+            }
+        } else {
+            Outcome::Exited {
+                time,
+                side: if code == lanes::EXIT_LOW {
+                    Side::Low
+                } else {
+                    Side::High
+                },
+                from: x,
             }
         }
-        if n + 1 >= self.max_steps {
-            return (y, Some(Outcome::Censored { time: self.horizon }));
-        }
-        (y, None)
     }
 
     /// Simulates one path from start to its outcome, recording every `every`-th state into `rec`.
@@ -167,24 +164,27 @@ impl Simulation {
         path: u64,
         mut rec: Option<(&mut Trajectory, u64)>,
     ) -> (Outcome, u64) {
-        let mut r = rng::stream(seed, path);
+        let mut st = rng::stream_state(seed, path);
         let mut x = self.start;
         let mut n = 0u64;
         if let Some((t, _)) = rec.as_mut() {
             t.points.push((0.0, x));
         }
         loop {
-            let (y, out) = self.advance(x, n, &mut r);
+            let (y, code) = self
+                .kernel
+                .step::<Scalar>(Scalar(x), Scalar(n as f64), &mut st);
             n += 1;
+            let done = code.0 != lanes::RUNNING;
             if let Some((t, every)) = rec.as_mut()
-                && (n.is_multiple_of(*every) || out.is_some())
+                && (n.is_multiple_of(*every) || done)
             {
-                t.points.push((n as f64 * self.dt, y));
+                t.points.push((n as f64 * self.dt, y.0));
             }
-            x = y;
-            if let Some(o) = out {
-                return (o, n);
+            if done {
+                return (self.outcome(code.0, x, n as f64), n);
             }
+            x = y.0;
         }
     }
 
@@ -194,14 +194,15 @@ impl Simulation {
     /// paths end as censored at their current time and paths not yet started as censored at time 0.
     pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
         let width = cfg.lane_width.max(1);
-        let chunk = (width * 8) as u64;
+        let isa = cfg.isa.unwrap_or_else(Isa::detect);
+        let chunk = (width.next_multiple_of(isa.lanes()) * 8) as u64;
         let n_chunks = cfg.paths.div_ceil(chunk);
         let parts: Vec<(Vec<Outcome>, u64)> = (0..n_chunks)
             .into_par_iter()
             .map(|c| {
                 let lo = cfg.first_path + c * chunk;
                 let hi = (lo + chunk).min(cfg.first_path + cfg.paths);
-                self.run_lanes(cfg.seed, lo, hi, width, done, stop)
+                self.run_lanes(isa, cfg.seed, lo, hi, width, done, stop)
             })
             .collect();
         let steps = parts.iter().map(|p| p.1).sum();
@@ -228,9 +229,10 @@ impl Simulation {
         }
     }
 
-    /// The lane kernel over paths [lo, hi): structure of arrays, a finished lane takes the next path.
+    /// The lanes over paths [lo, hi) on the instruction set `isa`.
     fn run_lanes(
         &self,
+        isa: Isa,
         seed: u64,
         lo: u64,
         hi: u64,
@@ -243,76 +245,164 @@ impl Simulation {
             // Interrupted before this chunk started: its paths are censored at time 0, not dropped.
             return (vec![Outcome::Censored { time: 0.0 }; total], 0);
         }
-        let mut out: Vec<Option<Outcome>> = vec![None; total];
-        let mut x = vec![self.start; width];
-        let mut n = vec![0u64; width];
-        let mut path = vec![u64::MAX; width];
-        let mut rngs: Vec<PathRng> = (0..width).map(|_| rng::stream(seed, lo)).collect();
-        let mut next = lo;
-        let mut active = 0usize;
-        for l in 0..width {
-            if next < hi {
-                path[l] = next;
-                rngs[l] = rng::stream(seed, next);
-                next += 1;
-                active += 1;
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => {
+                // SAFETY: `isa` comes from `Isa::detect`/`Isa::available`, which check the CPU.
+                #[allow(unsafe_code)]
+                unsafe {
+                    run_avx512(self, seed, lo, hi, width, done, stop)
+                }
             }
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => {
+                // SAFETY: as above.
+                #[allow(unsafe_code)]
+                unsafe {
+                    run_avx2(self, seed, lo, hi, width, done, stop)
+                }
+            }
+            _ => run_generic::<Scalar>(self, seed, lo, hi, width, done, stop),
         }
-        let mut steps = 0u64;
-        let mut since_check = 0u32;
-        while active > 0 {
-            // Zipped iteration over the lane arrays: no bounds checks in the hot loop.
-            for (((xl, nl), pl), rl) in x
-                .iter_mut()
-                .zip(n.iter_mut())
-                .zip(path.iter_mut())
-                .zip(rngs.iter_mut())
-            {
-                if *pl == u64::MAX {
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn run_avx2(
+    sim: &Simulation,
+    seed: u64,
+    lo: u64,
+    hi: u64,
+    width: usize,
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> (Vec<Outcome>, u64) {
+    run_generic::<crate::simd::Avx2>(sim, seed, lo, hi, width, done, stop)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn run_avx512(
+    sim: &Simulation,
+    seed: u64,
+    lo: u64,
+    hi: u64,
+    width: usize,
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> (Vec<Outcome>, u64) {
+    run_generic::<crate::simd::Avx512>(sim, seed, lo, hi, width, done, stop)
+}
+
+/// The lane loop over paths [lo, hi): G vectors of N lanes (G·N ≥ `width`), structure of arrays;
+/// a finished lane takes the chunk's next path.
+#[inline(always)]
+fn run_generic<V: Lanes>(
+    sim: &Simulation,
+    seed: u64,
+    lo: u64,
+    hi: u64,
+    width: usize,
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> (Vec<Outcome>, u64) {
+    let total = (hi - lo) as usize;
+    let groups = width.div_ceil(V::N).max(1);
+    let lanes_n = groups * V::N;
+    let mut out: Vec<Option<Outcome>> = vec![None; total];
+    let mut x = vec![sim.start; lanes_n];
+    let mut n = vec![0f64; lanes_n];
+    let mut path = vec![u64::MAX; lanes_n];
+    let mut st: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; lanes_n]);
+    let mut next = lo;
+    let mut active = 0usize;
+    let seat = |l: usize, p: u64, st: &mut [Vec<u64>; 4]| {
+        let s = rng::stream_state(seed, p);
+        for (k, w) in s.into_iter().enumerate() {
+            st[k][l] = w;
+        }
+    };
+    for (l, pl) in path.iter_mut().enumerate() {
+        if next < hi {
+            *pl = next;
+            seat(l, next, &mut st);
+            next += 1;
+            active += 1;
+        }
+    }
+    let mut steps = 0u64;
+    let mut since_check = 0u32;
+    let mut codes = [0f64; 8];
+    let mut prev = [0f64; 8];
+    while active > 0 {
+        for g in 0..groups {
+            let r = g * V::N..(g + 1) * V::N;
+            let xv = V::load(&x[r.clone()]);
+            let nv = V::load(&n[r.clone()]);
+            let mut s = [
+                V::u_load(&st[0][r.clone()]),
+                V::u_load(&st[1][r.clone()]),
+                V::u_load(&st[2][r.clone()]),
+                V::u_load(&st[3][r.clone()]),
+            ];
+            let (y, code) = sim.kernel.step::<V>(xv, nv, &mut s);
+            y.store(&mut x[r.clone()]);
+            nv.add(V::splat(1.0)).store(&mut n[r.clone()]);
+            for (k, sk) in s.iter().enumerate() {
+                V::u_store(*sk, &mut st[k][r.clone()]);
+            }
+            let ended = V::bits(V::not(code.eq(V::splat(lanes::RUNNING))));
+            if ended == 0 {
+                continue;
+            }
+            code.store(&mut codes[..V::N]);
+            xv.store(&mut prev[..V::N]);
+            for i in 0..V::N {
+                let l = g * V::N + i;
+                if ended & (1 << i) == 0 || path[l] == u64::MAX {
                     continue;
                 }
-                let (y, o) = self.advance(*xl, *nl, rl);
-                *xl = y;
-                *nl += 1;
-                if let Some(o) = o {
-                    steps += *nl;
-                    out[(*pl - lo) as usize] = Some(o);
-                    done.fetch_add(1, Ordering::Relaxed);
-                    if next < hi {
-                        *pl = next;
-                        *rl = rng::stream(seed, next);
-                        *xl = self.start;
-                        *nl = 0;
-                        next += 1;
-                    } else {
-                        *pl = u64::MAX;
-                        active -= 1;
-                    }
-                }
-            }
-            since_check += 1;
-            if since_check >= 4096 {
-                since_check = 0;
-                if stop.load(Ordering::Relaxed) {
-                    for l in 0..width {
-                        if path[l] != u64::MAX {
-                            steps += n[l];
-                            out[(path[l] - lo) as usize] = Some(Outcome::Censored {
-                                time: n[l] as f64 * self.dt,
-                            });
-                        }
-                    }
-                    break;
+                let n1 = n[l];
+                steps += n1 as u64;
+                out[(path[l] - lo) as usize] = Some(sim.outcome(codes[i], prev[i], n1));
+                done.fetch_add(1, Ordering::Relaxed);
+                if next < hi {
+                    path[l] = next;
+                    seat(l, next, &mut st);
+                    x[l] = sim.start;
+                    n[l] = 0.0;
+                    next += 1;
+                } else {
+                    path[l] = u64::MAX;
+                    active -= 1;
                 }
             }
         }
-        // Paths never started (interrupted run) are censored at time 0: counted, never dropped.
-        let outcomes = out
-            .into_iter()
-            .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
-            .collect();
-        (outcomes, steps)
+        since_check += 1;
+        if since_check >= 4096 {
+            since_check = 0;
+            if stop.load(Ordering::Relaxed) {
+                for l in 0..lanes_n {
+                    if path[l] != u64::MAX {
+                        steps += n[l] as u64;
+                        out[(path[l] - lo) as usize] = Some(Outcome::Censored {
+                            time: n[l] * sim.dt,
+                        });
+                    }
+                }
+                break;
+            }
+        }
     }
+    // Paths never started (interrupted run) are censored at time 0: counted, never dropped.
+    let outcomes = out
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
+        .collect();
+    (outcomes, steps)
 }
 
 /// What to run.
@@ -330,6 +420,9 @@ pub struct RunConfig {
     pub record: u64,
     /// Keep every `record_every`-th step of a recorded trajectory.
     pub record_every: u64,
+    /// Instruction set of the lane kernel (None: the widest this CPU has). Results are the same
+    /// for every choice.
+    pub isa: Option<Isa>,
 }
 
 impl RunConfig {
@@ -342,6 +435,7 @@ impl RunConfig {
             lane_width: 8,
             record: 0,
             record_every: 1,
+            isa: None,
         }
     }
 }

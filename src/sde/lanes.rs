@@ -1,0 +1,396 @@
+//! The vector lane kernel: N paths advance together in vector registers (N = 1 scalar, 4 AVX2,
+//! 8 AVX-512), for every noise, scheme, 1-D landscape and event.
+//!
+//! Each lane runs its own path with its own xoshiro256++ stream ([`crate::rng::stream_state`]) and
+//! consumes a fixed number of words per step — two for a Gaussian increment (Box–Muller), two for a
+//! stable one (V and W of Chambers–Mallows–Stuck), one more for the Brownian-bridge test when it is
+//! on — so that a lane's path never depends on its neighbours. All arithmetic goes through
+//! [`Lanes`] and [`crate::simd::math`], so the scalar fallback and the vector instruction sets
+//! compute the same bits: results are a pure function of (simulation, seed, path index), whatever
+//! the instruction set, the lane width or the number of threads.
+
+use super::{Event, Scheme};
+use crate::landscape::Landscape;
+use crate::noise::Increment;
+use crate::simd::math::{self, Cms, abs, is_finite, sign};
+use crate::simd::Lanes;
+
+use super::runner::BRIDGE_CUTOFF;
+
+/// How a lane's step ended: codes stored in an f64 lane.
+pub(super) const RUNNING: f64 = 0.0;
+pub(super) const EXIT_LOW: f64 = 1.0;
+pub(super) const EXIT_HIGH: f64 = 2.0;
+pub(super) const NON_FINITE: f64 = 3.0;
+pub(super) const CENSORED: f64 = 4.0;
+
+/// The landscape's derivatives as plain coefficients.
+#[derive(Clone, Debug, PartialEq)]
+enum Drift {
+    Quartic { k: f64, w: f64, w2: f64 },
+    Tilted { k: f64, w2: f64, f: f64 },
+    Asymmetric { k: f64, a: f64, b: f64 },
+    Piecewise { w: f64, km: f64, ks: f64, g: f64, x1: f64, x2: f64 },
+    Polynomial { d1: Vec<f64>, d2: Vec<f64> },
+    Quadratic { k: f64, m: f64 },
+    Flat,
+}
+
+/// Everything a step needs, fixed for a run.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Kernel {
+    drift: Drift,
+    /// e^{−2k w² dt/2} (quartic) or e^{−κ dt/2} (quadratic): the half-step flow's constant.
+    flow_e: f64,
+    scheme: Scheme,
+    gauss: f64,
+    stable: Option<(Cms, f64, f64)>,
+    dt: f64,
+    lo: f64,
+    hi: f64,
+    window: bool,
+    continuous: bool,
+    bridge: bool,
+    bridge_scale: f64,
+    max_steps: f64,
+}
+
+#[inline(always)]
+fn c<V: Lanes>(v: f64) -> V {
+    V::splat(v)
+}
+
+impl Kernel {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        u: &Landscape,
+        increment: &Increment,
+        scheme: Scheme,
+        dt: f64,
+        event: Event,
+        continuous: bool,
+        bridge: bool,
+        bridge_scale: f64,
+        max_steps: u64,
+    ) -> Kernel {
+        let h = 0.5 * dt;
+        let (drift, flow_e) = match u {
+            Landscape::Quartic(q) => {
+                let (k, w) = q.coefficients();
+                (
+                    Drift::Quartic { k, w, w2: w * w },
+                    (-2.0 * (k * w * w * h)).exp(),
+                )
+            }
+            Landscape::Tilted(t) => {
+                let (k, w, f) = t.coefficients();
+                (Drift::Tilted { k, w2: w * w, f }, f64::NAN)
+            }
+            Landscape::Asymmetric(a) => {
+                let (k, a, b) = a.coefficients();
+                (Drift::Asymmetric { k, a, b }, f64::NAN)
+            }
+            Landscape::PiecewiseQuadratic(p) => {
+                let [w, km, ks, g, x1, x2] = p.coefficients();
+                (
+                    Drift::Piecewise {
+                        w,
+                        km,
+                        ks,
+                        g,
+                        x1,
+                        x2,
+                    },
+                    f64::NAN,
+                )
+            }
+            Landscape::Polynomial(p) => {
+                let (d1, d2) = p.derivative_coefficients();
+                (
+                    Drift::Polynomial {
+                        d1: d1.to_vec(),
+                        d2: d2.to_vec(),
+                    },
+                    f64::NAN,
+                )
+            }
+            Landscape::Quadratic(q) => {
+                let (k, m) = q.coefficients();
+                (Drift::Quadratic { k, m }, (-k * h).exp())
+            }
+            Landscape::Flat(_) => (Drift::Flat, 1.0),
+        };
+        let (lo, hi, window) = match event {
+            Event::Boundaries { lo, hi } => (lo, hi, false),
+            Event::Window { lo, hi } => (lo, hi, true),
+        };
+        Kernel {
+            drift,
+            flow_e,
+            scheme,
+            gauss: increment.gauss_scale(),
+            stable: increment
+                .stable_part()
+                .map(|(a, b, scale, drift)| (Cms::new(a, b), scale, drift)),
+            dt,
+            lo,
+            hi,
+            window,
+            continuous,
+            bridge,
+            bridge_scale,
+            max_steps: max_steps as f64,
+        }
+    }
+
+    /// Words of the stream consumed per step.
+    pub(super) fn words_per_step(&self) -> usize {
+        2 * usize::from(self.gauss > 0.0)
+            + 2 * usize::from(self.stable.is_some())
+            + usize::from(self.bridge)
+    }
+
+    /// U′(x).
+    #[inline(always)]
+    fn grad<V: Lanes>(&self, x: V) -> V {
+        match &self.drift {
+            Drift::Quartic { k, w2, .. } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))),
+            Drift::Tilted { k, w2, f } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))).sub(c(*f)),
+            Drift::Asymmetric { k, a, b } => c::<V>(*k)
+                .mul(x)
+                .mul(x.add(c(*a)))
+                .mul(x.sub(c(*b))),
+            Drift::Piecewise {
+                w,
+                km,
+                ks,
+                g,
+                x1,
+                x2,
+            } => {
+                let y = abs(x);
+                let inner = c::<V>(-*ks).mul(y);
+                let outer = c::<V>(*km).mul(y.sub(c(*w)));
+                let d = V::select(y.le(c(*x2)), c(-*g), outer);
+                let d = V::select(y.le(c(*x1)), inner, d);
+                d.mul(sign(x))
+            }
+            Drift::Polynomial { d1, .. } => horner(d1, x),
+            Drift::Quadratic { k, m } => c::<V>(*k).mul(x.sub(c(*m))),
+            Drift::Flat => c(0.0),
+        }
+    }
+
+    /// U″(x) (for the implicit scheme's Newton steps).
+    #[inline(always)]
+    fn hess<V: Lanes>(&self, x: V) -> V {
+        match &self.drift {
+            Drift::Quartic { k, w2, .. } | Drift::Tilted { k, w2, .. } => {
+                c::<V>(*k).mul(c::<V>(3.0).mul(x).mul(x).sub(c(*w2)))
+            }
+            Drift::Asymmetric { k, a, b } => c::<V>(*k).mul(
+                c::<V>(3.0)
+                    .mul(x)
+                    .mul(x)
+                    .add(c::<V>(2.0 * (a - b)).mul(x))
+                    .sub(c(a * b)),
+            ),
+            Drift::Piecewise { km, ks, x1, x2, .. } => {
+                let y = abs(x);
+                let d = V::select(y.le(c(*x2)), c(0.0), c(*km));
+                V::select(y.le(c(*x1)), c(-*ks), d)
+            }
+            Drift::Polynomial { d2, .. } => horner(d2, x),
+            Drift::Quadratic { k, .. } => c(*k),
+            Drift::Flat => c(0.0),
+        }
+    }
+
+    /// The exact drift flow over dt/2 (split scheme; only landscapes with a flow get here).
+    #[inline(always)]
+    fn half_flow<V: Lanes>(&self, x: V) -> V {
+        match &self.drift {
+            Drift::Quartic { w, .. } => {
+                let y = x.div(c(*w));
+                let denom = c::<V>(1.0)
+                    .div(y.mul(y))
+                    .sub(c(1.0))
+                    .mul(c(self.flow_e))
+                    .add(c(1.0));
+                let phi = c::<V>(*w).mul(sign(y)).div(denom.sqrt());
+                V::select(x.eq(c(0.0)), c(0.0), phi)
+            }
+            Drift::Quadratic { m, .. } => x.sub(c(*m)).mul(c(self.flow_e)).add(c(*m)),
+            _ => x,
+        }
+    }
+
+    /// The noise increment over one step (consumes the stream words in a fixed order).
+    #[inline(always)]
+    fn increment<V: Lanes>(&self, s: &mut [V::U; 4]) -> V {
+        let mut dl = c::<V>(0.0);
+        if self.gauss > 0.0 {
+            let w1 = math::xoshiro::<V>(s);
+            let w2 = math::xoshiro::<V>(s);
+            dl = c::<V>(self.gauss).mul(math::normal::<V>(w1, w2));
+        }
+        if let Some((cms, scale, drift)) = &self.stable {
+            let w1 = math::xoshiro::<V>(s);
+            let w2 = math::xoshiro::<V>(s);
+            let x = cms.sample::<V>(w1, w2);
+            dl = dl.add(c::<V>(*scale).mul_add(x, c(*drift)));
+        }
+        dl
+    }
+
+    /// One scheme step from x with increment dl.
+    #[inline(always)]
+    fn scheme_step<V: Lanes>(&self, x: V, dl: V) -> V {
+        let dt = c::<V>(self.dt);
+        match self.scheme {
+            Scheme::Euler => x.sub(self.grad(x).mul(dt)).add(dl),
+            Scheme::Tamed => {
+                let g = self.grad(x);
+                let tamed = g.mul(dt).div(dt.mul(abs(g)).add(c(1.0)));
+                x.sub(tamed).add(dl)
+            }
+            Scheme::Split => self.half_flow(self.half_flow(x).add(dl)),
+            Scheme::Implicit => self.solve_implicit(x.add(dl)),
+        }
+    }
+
+    /// Solves y + dt·U′(y) = z lane by lane: a bracket grown until it contains the root, then
+    /// safeguarded Newton; finished lanes are frozen by masks, so each lane does exactly what a
+    /// one-lane run does.
+    #[inline(always)]
+    fn solve_implicit<V: Lanes>(&self, z: V) -> V {
+        let dt = c::<V>(self.dt);
+        let g = |y: V| dt.mul_add(self.grad(y), y).sub(z);
+        let zero = c::<V>(0.0);
+        let g0 = g(z);
+        let g0_pos = zero.lt(g0);
+        let mut done = V::or(V::not(is_finite(z)), g0.eq(zero));
+        let mut result = z;
+        let dir = V::select(g0_pos, c(-1.0), c(1.0));
+        let mut step = abs(z).add(c(1.0)).mul(c(0.5));
+        let mut far = dir.mul_add(step, z);
+        for _ in 0..1100 {
+            let gf_pos = zero.lt(g(far));
+            let same = V::or(V::and(gf_pos, g0_pos), V::and(V::not(gf_pos), V::not(g0_pos)));
+            let grow = V::and(V::not(done), same);
+            if V::bits(grow) == 0 {
+                break;
+            }
+            step = V::select(grow, step.mul(c(2.0)), step);
+            far = V::select(grow, dir.mul_add(step, z), far);
+            let lost = V::and(grow, V::not(is_finite(far)));
+            result = V::select(lost, c(f64::NAN), result);
+            done = V::or(done, lost);
+        }
+        let up = zero.lt(dir);
+        let mut lo = V::select(up, z, far);
+        let mut hi = V::select(up, far, z);
+        let mut y = lo.add(hi).mul(c(0.5));
+        let tol = c::<V>(2.0 * f64::EPSILON);
+        for _ in 0..200 {
+            let act = V::not(done);
+            if V::bits(act) == 0 {
+                break;
+            }
+            let gy = g(y);
+            let root = V::and(act, gy.eq(zero));
+            result = V::select(root, y, result);
+            done = V::or(done, root);
+            let act = V::not(done);
+            let neg = gy.lt(zero);
+            lo = V::select(V::and(act, neg), y, lo);
+            hi = V::select(V::and(act, V::not(neg)), y, hi);
+            let newton = y.sub(gy.div(dt.mul_add(self.hess(y), c(1.0))));
+            let inside = V::and(lo.lt(newton), newton.lt(hi));
+            let next = V::select(inside, newton, lo.add(hi).mul(c(0.5)));
+            let scale = tol.mul(abs(y));
+            let conv = V::or(abs(next.sub(y)).le(scale), hi.sub(lo).le(scale));
+            let fin = V::and(act, conv);
+            result = V::select(fin, next, result);
+            done = V::or(done, fin);
+            y = V::select(act, next, y);
+        }
+        V::select(done, result, y)
+    }
+
+    /// One step of N lanes from x at step count n: the new state and each lane's code
+    /// (RUNNING, EXIT_LOW, EXIT_HIGH, NON_FINITE or CENSORED).
+    #[inline(always)]
+    pub(super) fn step<V: Lanes>(&self, x: V, n: V, s: &mut [V::U; 4]) -> (V, V) {
+        let dl = self.increment::<V>(s);
+        let bridge_word = if self.bridge {
+            Some(math::xoshiro::<V>(s))
+        } else {
+            None
+        };
+        let y = self.scheme_step(x, dl);
+        let (lo, hi) = (c::<V>(self.lo), c::<V>(self.hi));
+        let mut code = V::select(
+            c::<V>(self.max_steps).le(n.add(c(1.0))),
+            c(CENSORED),
+            c(RUNNING),
+        );
+        if let Some(w) = bridge_word {
+            // The boundary a Brownian bridge from x to y could touch: for an interval the nearer
+            // one, for a window the edge on the side where both points lie (an infinite edge gives
+            // e = ∞, i.e. no crossing).
+            let (b, b_low) = if self.window {
+                let below = V::and(x.lt(lo), y.lt(lo));
+                let above = V::and(hi.lt(x), hi.lt(y));
+                let b = V::select(below, lo, V::select(above, hi, c(f64::INFINITY)));
+                (b, below)
+            } else {
+                let dl = lo_min(x.sub(lo), y.sub(lo));
+                let dh = lo_min(hi.sub(x), hi.sub(y));
+                let low = dl.le(dh);
+                (V::select(low, lo, hi), low)
+            };
+            let e = b.sub(x).mul(b.sub(y)).mul(c(self.bridge_scale));
+            let u = math::open01::<V>(w);
+            let crossed = V::and(e.lt(c(BRIDGE_CUTOFF)), u.lt(math::exp(e.mul(c(-1.0)))));
+            let side = V::select(b_low, c(EXIT_LOW), c(EXIT_HIGH));
+            code = V::select(crossed, side, code);
+        }
+        let (hit, side) = if self.window {
+            let inside = V::and(lo.le(y), y.le(hi));
+            let hit = if self.continuous {
+                let over = V::or(
+                    V::and(x.lt(lo), hi.lt(y)),
+                    V::and(hi.lt(x), y.lt(lo)),
+                );
+                V::or(inside, over)
+            } else {
+                inside
+            };
+            (hit, V::select(x.lt(lo), c(EXIT_LOW), c(EXIT_HIGH)))
+        } else {
+            let low = y.le(lo);
+            (
+                V::or(low, hi.le(y)),
+                V::select(low, c(EXIT_LOW), c(EXIT_HIGH)),
+            )
+        };
+        code = V::select(hit, side, code);
+        code = V::select(is_finite(y), code, c(NON_FINITE));
+        (y, code)
+    }
+}
+
+/// min(a, b) as `a < b ? a : b` (the same rule on every instruction set).
+#[inline(always)]
+fn lo_min<V: Lanes>(a: V, b: V) -> V {
+    V::select(a.lt(b), a, b)
+}
+
+/// Σ c_k x^k by Horner's rule.
+#[inline(always)]
+fn horner<V: Lanes>(coef: &[f64], x: V) -> V {
+    coef.iter()
+        .rev()
+        .fold(c::<V>(0.0), |acc, &v| acc.mul(x).add(c(v)))
+}
