@@ -140,6 +140,13 @@ impl Potential for Polynomial {
     }
 }
 
+impl Polynomial {
+    /// Coefficients of U′ and U″ (constant term first).
+    pub(crate) fn derivative_coefficients(&self) -> (&[f64], &[f64]) {
+        (&self.d1, &self.d2)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,12 +165,5 @@ mod tests {
         assert_eq!(t.critical_points().minima.len(), 3);
         assert!(Polynomial::new(vec![0.0, 1.0, 0.0, 1.0]).is_err());
         assert!(Polynomial::new(vec![0.0, 0.0, -1.0]).is_err());
-    }
-}
-
-impl Polynomial {
-    /// Coefficients of U′ and U″ (constant term first).
-    pub(crate) fn derivative_coefficients(&self) -> (&[f64], &[f64]) {
-        (&self.d1, &self.d2)
     }
 }

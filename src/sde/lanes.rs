@@ -12,8 +12,8 @@
 use super::{Event, Scheme};
 use crate::landscape::Landscape;
 use crate::noise::Increment;
-use crate::simd::math::{self, Cms, abs, is_finite, sign};
 use crate::simd::Lanes;
+use crate::simd::math::{self, Cms, abs, is_finite, sign};
 
 use super::runner::BRIDGE_CUTOFF;
 
@@ -27,12 +27,39 @@ pub(super) const CENSORED: f64 = 4.0;
 /// The landscape's derivatives as plain coefficients.
 #[derive(Clone, Debug, PartialEq)]
 enum Drift {
-    Quartic { k: f64, w: f64, w2: f64 },
-    Tilted { k: f64, w2: f64, f: f64 },
-    Asymmetric { k: f64, a: f64, b: f64 },
-    Piecewise { w: f64, km: f64, ks: f64, g: f64, x1: f64, x2: f64 },
-    Polynomial { d1: Vec<f64>, d2: Vec<f64> },
-    Quadratic { k: f64, m: f64 },
+    Quartic {
+        k: f64,
+        w: f64,
+        w2: f64,
+        inv_w: f64,
+        far: f64,
+    },
+    Tilted {
+        k: f64,
+        w2: f64,
+        f: f64,
+    },
+    Asymmetric {
+        k: f64,
+        a: f64,
+        b: f64,
+    },
+    Piecewise {
+        w: f64,
+        km: f64,
+        ks: f64,
+        g: f64,
+        x1: f64,
+        x2: f64,
+    },
+    Polynomial {
+        d1: Vec<f64>,
+        d2: Vec<f64>,
+    },
+    Quadratic {
+        k: f64,
+        m: f64,
+    },
     Flat,
 }
 
@@ -77,9 +104,16 @@ impl Kernel {
         let (drift, flow_e) = match u {
             Landscape::Quartic(q) => {
                 let (k, w) = q.coefficients();
+                let e = (-2.0 * (k * w * w * h)).exp();
                 (
-                    Drift::Quartic { k, w, w2: w * w },
-                    (-2.0 * (k * w * w * h)).exp(),
+                    Drift::Quartic {
+                        k,
+                        w,
+                        w2: w * w,
+                        inv_w: 1.0 / w,
+                        far: w / (1.0 - e).sqrt(),
+                    },
+                    e,
                 )
             }
             Landscape::Tilted(t) => {
@@ -156,10 +190,7 @@ impl Kernel {
         match &self.drift {
             Drift::Quartic { k, w2, .. } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))),
             Drift::Tilted { k, w2, f } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))).sub(c(*f)),
-            Drift::Asymmetric { k, a, b } => c::<V>(*k)
-                .mul(x)
-                .mul(x.add(c(*a)))
-                .mul(x.sub(c(*b))),
+            Drift::Asymmetric { k, a, b } => c::<V>(*k).mul(x).mul(x.add(c(*a))).mul(x.sub(c(*b))),
             Drift::Piecewise {
                 w,
                 km,
@@ -210,15 +241,15 @@ impl Kernel {
     #[inline(always)]
     fn half_flow<V: Lanes>(&self, x: V) -> V {
         match &self.drift {
-            Drift::Quartic { w, .. } => {
-                let y = x.div(c(*w));
-                let denom = c::<V>(1.0)
-                    .div(y.mul(y))
-                    .sub(c(1.0))
-                    .mul(c(self.flow_e))
-                    .add(c(1.0));
-                let phi = c::<V>(*w).mul(sign(y)).div(denom.sqrt());
-                V::select(x.eq(c(0.0)), c(0.0), phi)
+            Drift::Quartic { inv_w, far, .. } => {
+                // φ_t(x) = w·sign(y)/√(1 + (y⁻² − 1)E) with y = x/w, E = e^{−2kw²t}, written as
+                // x/√(y²(1 − E) + E) (one division, finite at x = 0); for |y| > 10¹⁵⁰ (y² would
+                // overflow) its limit w·sign(y)/√(1 − E).
+                let y = x.mul(c(*inv_w));
+                let e = c::<V>(self.flow_e);
+                let denom = y.mul(y).mul_add(c::<V>(1.0).sub(e), e);
+                let phi = x.div(denom.sqrt());
+                V::select(abs(y).lt(c(1e150)), phi, c::<V>(*far).mul(sign(y)))
             }
             Drift::Quadratic { m, .. } => x.sub(c(*m)).mul(c(self.flow_e)).add(c(*m)),
             _ => x,
@@ -239,6 +270,17 @@ impl Kernel {
             let w2 = math::xoshiro::<V>(s);
             let x = cms.sample::<V>(w1, w2);
             dl = dl.add(c::<V>(*scale).mul_add(x, c(*drift)));
+        }
+        dl
+    }
+
+    /// The increment of one step, as [`Self::step`] draws it (the bridge word included).
+    #[inline(always)]
+    pub(super) fn increment_only<V: Lanes>(&self, s: &mut [V::U; 4]) -> V {
+        let dl = self.increment::<V>(s);
+        if self.bridge {
+            let w = math::xoshiro::<V>(s);
+            return dl.add(math::open01::<V>(w));
         }
         dl
     }
@@ -276,7 +318,10 @@ impl Kernel {
         let mut far = dir.mul_add(step, z);
         for _ in 0..1100 {
             let gf_pos = zero.lt(g(far));
-            let same = V::or(V::and(gf_pos, g0_pos), V::and(V::not(gf_pos), V::not(g0_pos)));
+            let same = V::or(
+                V::and(gf_pos, g0_pos),
+                V::and(V::not(gf_pos), V::not(g0_pos)),
+            );
             let grow = V::and(V::not(done), same);
             if V::bits(grow) == 0 {
                 break;
@@ -351,18 +396,23 @@ impl Kernel {
                 (V::select(low, lo, hi), low)
             };
             let e = b.sub(x).mul(b.sub(y)).mul(c(self.bridge_scale));
-            let u = math::open01::<V>(w);
-            let crossed = V::and(e.lt(c(BRIDGE_CUTOFF)), u.lt(math::exp(e.mul(c(-1.0)))));
-            let side = V::select(b_low, c(EXIT_LOW), c(EXIT_HIGH));
-            code = V::select(crossed, side, code);
+            // Only lanes near the boundary (e below the cutoff) can cross; most steps have none,
+            // and then the exponential is skipped (the result is the same either way). e is capped
+            // before exp: far from the boundary e^{−e} would be subnormal, and subnormal
+            // arithmetic is slow on most CPUs.
+            let near = e.lt(c(BRIDGE_CUTOFF));
+            if V::bits(near) != 0 {
+                let u = math::open01::<V>(w);
+                let e_capped = V::select(near, e, c(BRIDGE_CUTOFF));
+                let crossed = V::and(near, u.lt(math::exp(e_capped.mul(c(-1.0)))));
+                let side = V::select(b_low, c(EXIT_LOW), c(EXIT_HIGH));
+                code = V::select(crossed, side, code);
+            }
         }
         let (hit, side) = if self.window {
             let inside = V::and(lo.le(y), y.le(hi));
             let hit = if self.continuous {
-                let over = V::or(
-                    V::and(x.lt(lo), hi.lt(y)),
-                    V::and(hi.lt(x), y.lt(lo)),
-                );
+                let over = V::or(V::and(x.lt(lo), hi.lt(y)), V::and(hi.lt(x), y.lt(lo)));
                 V::or(inside, over)
             } else {
                 inside

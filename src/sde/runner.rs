@@ -141,9 +141,7 @@ impl Simulation {
         if code == lanes::NON_FINITE {
             Outcome::NonFinite { time }
         } else if code == lanes::CENSORED {
-            Outcome::Censored {
-                time: self.horizon,
-            }
+            Outcome::Censored { time: self.horizon }
         } else {
             Outcome::Exited {
                 time,
@@ -195,14 +193,14 @@ impl Simulation {
     pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
         let width = cfg.lane_width.max(1);
         let isa = cfg.isa.unwrap_or_else(Isa::detect);
-        let chunk = (width.next_multiple_of(isa.lanes()) * 8) as u64;
+        let chunk = (width.next_multiple_of(isa.lanes() * BUNDLE) * 8) as u64;
         let n_chunks = cfg.paths.div_ceil(chunk);
         let parts: Vec<(Vec<Outcome>, u64)> = (0..n_chunks)
             .into_par_iter()
             .map(|c| {
                 let lo = cfg.first_path + c * chunk;
                 let hi = (lo + chunk).min(cfg.first_path + cfg.paths);
-                self.run_lanes(isa, cfg.seed, lo, hi, width, done, stop)
+                self.run_lanes(isa, (cfg.seed, lo, hi, width), done, stop)
             })
             .collect();
         let steps = parts.iter().map(|p| p.1).sum();
@@ -229,14 +227,29 @@ impl Simulation {
         }
     }
 
+    /// The noise increments alone, as the kernel draws them: `paths` streams of `steps` increments on
+    /// one thread, summed (a throughput reference for the engine: everything but the scheme and the
+    /// event).
+    pub fn noise_only(&self, isa: Option<Isa>, paths: u64, steps: u64, seed: u64) -> f64 {
+        let isa = isa.unwrap_or_else(Isa::detect);
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `isa` comes from `Isa::detect` or the caller's `Isa::available` choice.
+            #[allow(unsafe_code)]
+            Isa::Avx512 => unsafe { noise_avx512(self, paths, steps, seed) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above.
+            #[allow(unsafe_code)]
+            Isa::Avx2 => unsafe { noise_avx2(self, paths, steps, seed) },
+            _ => noise_generic::<Scalar>(self, paths, steps, seed),
+        }
+    }
+
     /// The lanes over paths [lo, hi) on the instruction set `isa`.
     fn run_lanes(
         &self,
         isa: Isa,
-        seed: u64,
-        lo: u64,
-        hi: u64,
-        width: usize,
+        (seed, lo, hi, width): (u64, u64, u64, usize),
         done: &AtomicU64,
         stop: &AtomicBool,
     ) -> (Vec<Outcome>, u64) {
@@ -297,6 +310,47 @@ unsafe fn run_avx512(
     run_generic::<crate::simd::Avx512>(sim, seed, lo, hi, width, done, stop)
 }
 
+#[inline(always)]
+fn noise_generic<V: Lanes>(sim: &Simulation, paths: u64, steps: u64, seed: u64) -> f64 {
+    let mut total = V::splat(0.0);
+    let mut p = 0;
+    while p < paths {
+        let mut s: [V::U; 4] = std::array::from_fn(|k| {
+            let words: Vec<u64> = (0..V::N as u64)
+                .map(|i| rng::stream_state(seed, p + i)[k])
+                .collect();
+            V::u_load(&words)
+        });
+        for _ in 0..steps {
+            total = total.add(sim.kernel.increment_only::<V>(&mut s));
+        }
+        p += V::N as u64;
+    }
+    let mut out = [0f64; 8];
+    total.store(&mut out[..V::N]);
+    out.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn noise_avx2(sim: &Simulation, paths: u64, steps: u64, seed: u64) -> f64 {
+    noise_generic::<crate::simd::Avx2>(sim, paths, steps, seed)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn noise_avx512(sim: &Simulation, paths: u64, steps: u64, seed: u64) -> f64 {
+    noise_generic::<crate::simd::Avx512>(sim, paths, steps, seed)
+}
+
+/// Steps a lane bundle takes in registers before its state goes back to memory.
+const INNER: u32 = 64;
+
+/// Vectors stepped together (independent dependency chains for the out-of-order core).
+const BUNDLE: usize = 4;
+
 /// The lane loop over paths [lo, hi): G vectors of N lanes (G·N ≥ `width`), structure of arrays;
 /// a finished lane takes the chunk's next path.
 #[inline(always)]
@@ -310,7 +364,7 @@ fn run_generic<V: Lanes>(
     stop: &AtomicBool,
 ) -> (Vec<Outcome>, u64) {
     let total = (hi - lo) as usize;
-    let groups = width.div_ceil(V::N).max(1);
+    let groups = width.div_ceil(V::N).max(1).next_multiple_of(BUNDLE);
     let lanes_n = groups * V::N;
     let mut out: Vec<Option<Outcome>> = vec![None; total];
     let mut x = vec![sim.start; lanes_n];
@@ -338,51 +392,70 @@ fn run_generic<V: Lanes>(
     let mut codes = [0f64; 8];
     let mut prev = [0f64; 8];
     while active > 0 {
-        for g in 0..groups {
-            let r = g * V::N..(g + 1) * V::N;
-            let xv = V::load(&x[r.clone()]);
-            let nv = V::load(&n[r.clone()]);
-            let mut s = [
-                V::u_load(&st[0][r.clone()]),
-                V::u_load(&st[1][r.clone()]),
-                V::u_load(&st[2][r.clone()]),
-                V::u_load(&st[3][r.clone()]),
-            ];
-            let (y, code) = sim.kernel.step::<V>(xv, nv, &mut s);
-            y.store(&mut x[r.clone()]);
-            nv.add(V::splat(1.0)).store(&mut n[r.clone()]);
-            for (k, sk) in s.iter().enumerate() {
-                V::u_store(*sk, &mut st[k][r.clone()]);
+        for bundle in 0..groups / BUNDLE {
+            let base = bundle * BUNDLE * V::N;
+            let at = |j: usize| base + j * V::N..base + (j + 1) * V::N;
+            let mut xv: [V; BUNDLE] = std::array::from_fn(|j| V::load(&x[at(j)]));
+            let mut nv: [V; BUNDLE] = std::array::from_fn(|j| V::load(&n[at(j)]));
+            let mut s: [[V::U; 4]; BUNDLE] =
+                std::array::from_fn(|j| std::array::from_fn(|k| V::u_load(&st[k][at(j)])));
+            let mut pv = xv;
+            let mut cv = [V::splat(lanes::RUNNING); BUNDLE];
+            let mut ended = [0u32; BUNDLE];
+            // The bundle stays in registers for up to INNER steps, until one of its lanes ends;
+            // its BUNDLE groups are independent chains the CPU can overlap.
+            for _ in 0..INNER {
+                let mut any = 0;
+                for j in 0..BUNDLE {
+                    let (y, code) = sim.kernel.step::<V>(xv[j], nv[j], &mut s[j]);
+                    ended[j] = V::bits(V::not(code.eq(V::splat(lanes::RUNNING))));
+                    any |= ended[j];
+                    cv[j] = code;
+                    pv[j] = xv[j];
+                    xv[j] = y;
+                    nv[j] = nv[j].add(V::splat(1.0));
+                }
+                if any != 0 {
+                    break;
+                }
             }
-            let ended = V::bits(V::not(code.eq(V::splat(lanes::RUNNING))));
-            if ended == 0 {
-                continue;
+            for j in 0..BUNDLE {
+                xv[j].store(&mut x[at(j)]);
+                nv[j].store(&mut n[at(j)]);
+                for (k, sk) in s[j].iter().enumerate() {
+                    V::u_store(*sk, &mut st[k][at(j)]);
+                }
             }
-            code.store(&mut codes[..V::N]);
-            xv.store(&mut prev[..V::N]);
-            for i in 0..V::N {
-                let l = g * V::N + i;
-                if ended & (1 << i) == 0 || path[l] == u64::MAX {
+            for j in 0..BUNDLE {
+                if ended[j] == 0 {
                     continue;
                 }
-                let n1 = n[l];
-                steps += n1 as u64;
-                out[(path[l] - lo) as usize] = Some(sim.outcome(codes[i], prev[i], n1));
-                done.fetch_add(1, Ordering::Relaxed);
-                if next < hi {
-                    path[l] = next;
-                    seat(l, next, &mut st);
-                    x[l] = sim.start;
-                    n[l] = 0.0;
-                    next += 1;
-                } else {
-                    path[l] = u64::MAX;
-                    active -= 1;
+                cv[j].store(&mut codes[..V::N]);
+                pv[j].store(&mut prev[..V::N]);
+                for i in 0..V::N {
+                    let l = base + j * V::N + i;
+                    if ended[j] & (1 << i) == 0 || path[l] == u64::MAX {
+                        continue;
+                    }
+                    let n1 = n[l];
+                    steps += n1 as u64;
+                    out[(path[l] - lo) as usize] = Some(sim.outcome(codes[i], prev[i], n1));
+                    done.fetch_add(1, Ordering::Relaxed);
+                    if next < hi {
+                        path[l] = next;
+                        seat(l, next, &mut st);
+                        x[l] = sim.start;
+                        n[l] = 0.0;
+                        next += 1;
+                    } else {
+                        path[l] = u64::MAX;
+                        active -= 1;
+                    }
                 }
             }
         }
         since_check += 1;
-        if since_check >= 4096 {
+        if since_check >= 4096 / INNER {
             since_check = 0;
             if stop.load(Ordering::Relaxed) {
                 for l in 0..lanes_n {

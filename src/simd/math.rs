@@ -128,7 +128,10 @@ pub fn ln<V: Lanes>(x: V) -> V {
     let e = V::from_bits(V::u_add(V::u_splat(MAGIC.to_bits()), e_raw))
         .sub(c(MAGIC + 1023.0))
         .sub(V::select(tiny, c(54.0), c(0.0)));
-    let m = V::from_bits(V::u_or(V::u_and(bits, V::u_splat(MANTISSA)), V::u_splat(ONE_BITS)));
+    let m = V::from_bits(V::u_or(
+        V::u_and(bits, V::u_splat(MANTISSA)),
+        V::u_splat(ONE_BITS),
+    ));
     let big = c::<V>(std::f64::consts::SQRT_2).lt(m);
     let m = V::select(big, m.mul(c(0.5)), m);
     let e = V::select(big, e.add(c(1.0)), e);
@@ -304,9 +307,7 @@ impl Cms {
     /// A standard S1 variate from two words: V = π(U₁ − ½), W = −ln U₂.
     #[inline(always)]
     pub fn sample<V: Lanes>(&self, w1: V::U, w2: V::U) -> V {
-        let v = open01::<V>(w1)
-            .sub(c(0.5))
-            .mul(c(std::f64::consts::PI));
+        let v = open01::<V>(w1).sub(c(0.5)).mul(c(std::f64::consts::PI));
         let w = ln(open01::<V>(w2)).mul(c(-1.0));
         self.transform(v, w)
     }
@@ -333,14 +334,18 @@ mod tests {
             let x = 1400.0 * u - 700.0;
             e_exp = e_exp.max(ulps(exp(Scalar(x)).0, x.exp()));
             let y = (u * 1400.0 - 700.0).exp2();
-            e_ln = e_ln.max((ln(Scalar(y)).0 - y.ln()).abs() / (f64::EPSILON * y.ln().abs().max(1.0)));
+            e_ln =
+                e_ln.max((ln(Scalar(y)).0 - y.ln()).abs() / (f64::EPSILON * y.ln().abs().max(1.0)));
             let t = 20.0 * u - 10.0;
             let (s, co) = sin_cos(Scalar(t));
             // Relative to max(|value|, 2⁻⁴): absolute accuracy near the zeros.
             e_sin = e_sin.max((s.0 - t.sin()).abs() / (f64::EPSILON * t.sin().abs().max(0.0625)));
             e_cos = e_cos.max((co.0 - t.cos()).abs() / (f64::EPSILON * t.cos().abs().max(0.0625)));
         }
-        assert!(e_exp <= 4.0 && e_ln <= 4.0 && e_sin <= 4.0 && e_cos <= 4.0, "exp {e_exp} ln {e_ln} sin {e_sin} cos {e_cos}");
+        assert!(
+            e_exp <= 4.0 && e_ln <= 4.0 && e_sin <= 4.0 && e_cos <= 4.0,
+            "exp {e_exp} ln {e_ln} sin {e_sin} cos {e_cos}"
+        );
         assert_eq!(exp(Scalar(f64::NEG_INFINITY)).0, 0.0);
         assert_eq!(exp(Scalar(800.0)).0, f64::INFINITY);
         assert!(exp(Scalar(f64::NAN)).0.is_nan());

@@ -299,3 +299,56 @@ impl Isa {
         }
     }
 }
+
+/// Standard S1 stable variates `S_α(1, β, 0)` from pairs of stream words, computed with the vector
+/// CMS transform on `isa`: `out[i]` = CMS(V = π(U(w1[i]) − ½), W = −ln U(w2[i])), U as in
+/// [`math::open01`]. Every instruction set gives the same bits.
+///
+/// # Panics
+/// If the slices differ in length, or `isa` is not available on this CPU.
+pub fn stable_batch(isa: Isa, alpha: f64, beta: f64, w1: &[u64], w2: &[u64], out: &mut [f64]) {
+    assert!(w1.len() == out.len() && w2.len() == out.len());
+    assert!(
+        Isa::available().contains(&isa),
+        "{} is not available",
+        isa.name()
+    );
+    let cms = math::Cms::new(alpha, beta);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above.
+        #[allow(unsafe_code)]
+        Isa::Avx512 => unsafe { stable_avx512(&cms, w1, w2, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: availability checked above.
+        #[allow(unsafe_code)]
+        Isa::Avx2 => unsafe { stable_avx2(&cms, w1, w2, out) },
+        _ => stable_generic::<Scalar>(&cms, w1, w2, out),
+    }
+}
+
+#[inline(always)]
+fn stable_generic<V: Lanes>(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
+    let whole = out.len() / V::N * V::N;
+    for i in (0..whole).step_by(V::N) {
+        let v: V = cms.sample(V::u_load(&w1[i..]), V::u_load(&w2[i..]));
+        v.store(&mut out[i..]);
+    }
+    for i in whole..out.len() {
+        out[i] = cms.sample::<Scalar>(w1[i], w2[i]).0;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn stable_avx2(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
+    stable_generic::<Avx2>(cms, w1, w2, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn stable_avx512(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
+    stable_generic::<Avx512>(cms, w1, w2, out)
+}

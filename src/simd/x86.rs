@@ -63,9 +63,9 @@ impl Lanes for Avx2 {
     #[inline(always)]
     fn round(self) -> Self {
         unsafe {
-            Avx2(_mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                self.0,
-            ))
+            Avx2(_mm256_round_pd::<
+                { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+            >(self.0))
         }
     }
     #[inline(always)]
@@ -198,9 +198,9 @@ impl Lanes for Avx512 {
     #[inline(always)]
     fn round(self) -> Self {
         unsafe {
-            Avx512(_mm512_roundscale_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
-                self.0,
-            ))
+            Avx512(_mm512_roundscale_pd::<
+                { _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC },
+            >(self.0))
         }
     }
     #[inline(always)]
