@@ -193,7 +193,12 @@ impl Simulation {
     pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
         let width = cfg.lane_width.max(1);
         let isa = cfg.isa.unwrap_or_else(Isa::detect);
-        let chunk = (width.next_multiple_of(isa.lanes() * BUNDLE) * 8) as u64;
+        // A chunk is `rounds` lane-fulls of consecutive paths: long enough that the lanes idling
+        // while a chunk's last paths finish cost little, short enough for ≥ 8 chunks per thread.
+        // Outcomes do not depend on it (each path has its own stream).
+        let lanes = width.next_multiple_of(isa.lanes() * BUNDLE) as u64;
+        let per_thread = cfg.paths / (lanes * rayon::current_num_threads() as u64 * 8).max(1);
+        let chunk = lanes * per_thread.clamp(8, 512);
         let n_chunks = cfg.paths.div_ceil(chunk);
         let parts: Vec<(Vec<Outcome>, u64)> = (0..n_chunks)
             .into_par_iter()
