@@ -1,5 +1,6 @@
 //! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 (f32, single
-//! thread, the shape DESIGN.md §9 measured), and one full noise measurement on digits.
+//! thread), one full noise measurement on digits, and one at the paper's shape (784-512-512-10,
+//! P = 60 minibatches of 100) on 1 and 2 threads.
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group};
@@ -32,6 +33,30 @@ fn gradient(c: &mut Criterion) {
             )
         })
     });
+    // The paper's shape at a tenth of Fashion-MNIST: 6000 synthetic 784-pixel examples, P = 60
+    // minibatches of 100, a 784-512-512-10 net (M = 668 672), on 1 and 2 threads.
+    let n = 6000;
+    let big_x: Vec<f32> = (0..n * 784).map(|_| r.random::<f32>()).collect();
+    let big_y: Vec<u8> = (0..n).map(|i| (i * 7 % 10) as u8).collect();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        grp.bench_function(
+            format!("noise-measurement-784-512-512-10-P60-{threads}-threads"),
+            |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        black_box(
+                            measure(&net, &big_x, &big_y, 100, Loss::CrossEntropy, 1_000_000, 0)
+                                .map(|r| r.paper),
+                        )
+                    })
+                })
+            },
+        );
+    }
     grp.finish();
 }
 

@@ -15,8 +15,13 @@
 //! * the same estimator per layer (N = P·M_layer);
 //! * the **standardized** estimate: the pooled estimator on Uₚⱼ/sⱼ (constant coordinates left out);
 //! * per-parameter estimates across minibatches (N = P per coordinate, K1 = largest divisor of P ≤ √P);
-//! * the fraction of exact zeros, the noise norms ‖Uₚ‖, and a uniform reservoir subsample for Hill
-//!   and McCulloch.
+//! * the fraction of exact zeros, the noise norms ‖Uₚ‖, and a uniform subsample for Hill and
+//!   McCulloch (each coordinate kept with probability min(1, n_sub/N), decided by a hash of its
+//!   position, so the subsample does not depend on the order of work).
+//!
+//! Both passes run in parallel over fixed tiles of coordinates, and each block-sum stream closes
+//! its complete blocks in parallel (a block's sums are always accumulated in coordinate order):
+//! the report is bit for bit the same for any number of threads.
 //!
 //! The **Gaussian null** is the pooled estimator on Zₚⱼ·sⱼ with Z i.i.d. N(0, 1): Gaussian noise
 //! with the measured per-coordinate scales in the same layout.
@@ -37,11 +42,11 @@
 //!
 //! # References
 //! Mohammadi, Mohammadpour & Ogata (2015), Metrika 78 (block-sum estimator); Şimşekli, Sagun &
-//! Gürbüzbalaban (2019), ICML (the protocol); Vitter (1985), ACM TOMS 11 (reservoir sampling).
+//! Gürbüzbalaban (2019), ICML (the protocol).
 
-use rand::RngExt;
 use rand::distr::Distribution;
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 
 use super::tail_index::largest_divisor_below_sqrt;
 use super::{HillK, hill, mcculloch};
@@ -49,6 +54,8 @@ use crate::rng;
 
 const EPS: f64 = f64::EPSILON;
 const Z95: f64 = 1.959_963_984_540_054;
+/// Coordinates per parallel tile (fixed, so results do not depend on the thread count).
+const TILE: usize = 4096;
 
 /// The paper's block-sum estimator fed one sample at a time.
 #[derive(Clone, Debug)]
@@ -106,20 +113,71 @@ impl BlockStream {
     /// Adds the next sample.
     #[inline]
     pub fn push(&mut self, x: f64) {
+        self.push_with_log(x, (x.abs() + EPS).ln());
+    }
+
+    /// Adds the next sample with its ln(|x| + ε) already computed.
+    #[inline]
+    fn push_with_log(&mut self, x: f64, log_x: f64) {
         self.n += 1;
         self.zeros += usize::from(x == 0.0);
         self.block += x;
-        self.block_log_x += (x.abs() + EPS).ln();
+        self.block_log_x += log_x;
         self.in_block += 1;
         if self.in_block == self.k1 {
-            let e =
-                ((self.block.abs() + EPS).ln() - self.block_log_x / self.k1 as f64) / self.ln_k1;
-            self.sum_e += e;
-            self.sum_e2 += e * e;
-            self.k2 += 1;
+            self.close_block(self.block, self.block_log_x);
             self.block = 0.0;
             self.block_log_x = 0.0;
             self.in_block = 0;
+        }
+    }
+
+    #[inline]
+    fn close_block(&mut self, sum: f64, sum_log: f64) {
+        let e = ((sum.abs() + EPS).ln() - sum_log / self.k1 as f64) / self.ln_k1;
+        self.sum_e += e;
+        self.sum_e2 += e * e;
+        self.k2 += 1;
+    }
+
+    /// Adds the samples `xs` in order, with `log_x[i]` = ln(|xs[i]| + ε): the same result, bit for
+    /// bit, as pushing them one by one, with the complete blocks summed in parallel.
+    pub fn push_run(&mut self, xs: &[f64], log_x: &[f64]) {
+        debug_assert_eq!(xs.len(), log_x.len());
+        let mut i = 0;
+        if self.in_block > 0 {
+            let head = (self.k1 - self.in_block).min(xs.len());
+            for j in 0..head {
+                self.push_with_log(xs[j], log_x[j]);
+            }
+            i = head;
+        }
+        let full = (xs.len() - i) / self.k1;
+        let end = i + full * self.k1;
+        if full > 0 {
+            let k1 = self.k1;
+            let parts: Vec<(f64, f64, usize)> = xs[i..end]
+                .par_chunks_exact(k1)
+                .zip(log_x[i..end].par_chunks_exact(k1))
+                .with_min_len(16)
+                .map(|(bx, bl)| {
+                    let (mut sum, mut sum_log, mut zeros) = (0.0, 0.0, 0usize);
+                    for (x, l) in bx.iter().zip(bl) {
+                        sum += x;
+                        sum_log += l;
+                        zeros += usize::from(*x == 0.0);
+                    }
+                    (sum, sum_log, zeros)
+                })
+                .collect();
+            for (sum, sum_log, zeros) in parts {
+                self.close_block(sum, sum_log);
+                self.zeros += zeros;
+            }
+            self.n += full * k1;
+        }
+        for j in end..xs.len() {
+            self.push_with_log(xs[j], log_x[j]);
         }
     }
 
@@ -201,7 +259,7 @@ pub struct NoiseReport {
     pub hill: Option<f64>,
     /// McCulloch on the subsample.
     pub mcculloch: Option<f64>,
-    /// Values in the Hill/McCulloch subsample.
+    /// Values in the Hill/McCulloch subsample (about `MeterOptions::subsample`).
     pub subsample: usize,
     /// Fraction of exact zeros in U.
     pub zero_fraction: f64,
@@ -261,9 +319,9 @@ pub enum NoiseError {
 pub struct MeterOptions {
     /// Layer sizes (in coordinate order; empty = one layer of all M parameters).
     pub layers: Vec<usize>,
-    /// Size of the uniform subsample for Hill and McCulloch.
+    /// Expected size of the uniform subsample for Hill and McCulloch.
     pub subsample: usize,
-    /// Seed of the reservoir and of the Gaussian-null draws.
+    /// Seed of the subsample and of the Gaussian-null draws.
     pub seed: u64,
     /// Minibatch size, reported only.
     pub batch_size: usize,
@@ -297,9 +355,9 @@ pub struct NoiseMeter {
     rows: usize,
     gbar: Vec<f64>,
     inv_scale: Vec<f64>,
+    live: Vec<usize>,
     pooled: Option<BlockStream>,
     standardized: Option<BlockStream>,
-    live: usize,
     layers: Vec<Option<BlockStream>>,
     kp: usize,
     pblock: Vec<f64>,
@@ -307,10 +365,14 @@ pub struct NoiseMeter {
     plogy: Vec<f64>,
     zeros: usize,
     norms: Vec<f64>,
-    reservoir: Vec<f64>,
-    cap: usize,
-    reservoir_rng: rng::PathRng,
-    seen: usize,
+    subsample: Vec<f64>,
+    keep_key: u64,
+    keep_below: Option<u64>,
+    // Row buffers: U, ln(|U| + ε), and the same for the standardized coordinates.
+    u: Vec<f64>,
+    log_u: Vec<f64>,
+    su: Vec<f64>,
+    log_su: Vec<f64>,
 }
 
 impl NoiseMeter {
@@ -338,8 +400,10 @@ impl NoiseMeter {
             start += s;
         }
         let kp = largest_divisor_below_sqrt(batches);
-        let per_param = if kp >= 2 { params } else { 0 };
-        let reservoir_rng = rng::aux_stream(opts.seed, 0x4E01, 0);
+        let n = batches.saturating_mul(params);
+        let cap = opts.subsample.max(1);
+        // Keep each coordinate with probability cap/N (all of them when N ≤ cap).
+        let keep_below = (n > cap).then(|| ((cap as f64 / n as f64) * 2f64.powi(64)) as u64);
         Ok(NoiseMeter {
             p: batches,
             m: params,
@@ -352,20 +416,23 @@ impl NoiseMeter {
             rows: 0,
             gbar: Vec::new(),
             inv_scale: Vec::new(),
+            live: Vec::new(),
             pooled: None,
             standardized: None,
-            live: 0,
             layers: Vec::new(),
             kp,
-            pblock: vec![0.0; per_param],
-            plogx: vec![0.0; per_param],
-            plogy: vec![0.0; per_param],
+            pblock: vec![0.0; params],
+            plogx: vec![0.0; params],
+            plogy: vec![0.0; params],
             zeros: 0,
             norms: Vec::with_capacity(batches),
-            reservoir: Vec::new(),
-            cap: opts.subsample.min(batches * params).max(1),
-            reservoir_rng,
-            seen: 0,
+            subsample: Vec::new(),
+            keep_key: rng::mix64(opts.seed ^ 0x4E01_5AB5),
+            keep_below,
+            u: Vec::new(),
+            log_u: Vec::new(),
+            su: Vec::new(),
+            log_su: Vec::new(),
             opts,
         })
     }
@@ -380,7 +447,7 @@ impl NoiseMeter {
         self.m
     }
 
-    fn check_row<T: Copy + Into<f64>>(&self, row: usize, g: &[T]) -> Result<(), NoiseError> {
+    fn check_row<T: Copy + Into<f64> + Sync>(&self, row: usize, g: &[T]) -> Result<(), NoiseError> {
         if g.len() != self.m {
             return Err(NoiseError::RowLength {
                 row,
@@ -388,15 +455,20 @@ impl NoiseMeter {
                 expected: self.m,
             });
         }
-        if let Some((column, v)) = g
-            .iter()
-            .map(|&v| v.into())
+        let bad = g
+            .par_chunks(TILE)
             .enumerate()
-            .find(|(_, v)| !v.is_finite())
-        {
+            .find_first(|(_, c)| c.iter().any(|&v| !v.into().is_finite()));
+        if let Some((t, c)) = bad {
+            let (i, v) = c
+                .iter()
+                .map(|&v| v.into())
+                .enumerate()
+                .find(|(_, v): &(usize, f64)| !v.is_finite())
+                .unwrap_or((0, f64::NAN));
             return Err(NoiseError::NonFinite {
                 row,
-                column,
+                column: t * TILE + i,
                 value: v,
             });
         }
@@ -404,7 +476,7 @@ impl NoiseMeter {
     }
 
     /// Pass 1: the next minibatch gradient (rows in order, all P of them before any [`Self::add`]).
-    pub fn add_mean<T: Copy + Into<f64>>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+    pub fn add_mean<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
         if self.rows_mean == self.p {
             return Err(NoiseError::Protocol(
                 "add_mean called more often than there are minibatches",
@@ -412,18 +484,26 @@ impl NoiseMeter {
         }
         self.check_row(self.rows_mean, g)?;
         let first = self.rows_mean == 0;
-        for (j, &v) in g.iter().enumerate() {
-            let v: f64 = v.into();
-            self.sum[j] += v;
-            if !first {
-                let d = (v - self.prev[j]).abs();
-                if d > 0.0 {
-                    self.log_diff[j] += d.ln();
-                    self.nonzero_diff[j] += 1;
+        self.sum
+            .par_chunks_mut(TILE)
+            .zip(self.prev.par_chunks_mut(TILE))
+            .zip(self.log_diff.par_chunks_mut(TILE))
+            .zip(self.nonzero_diff.par_chunks_mut(TILE))
+            .zip(g.par_chunks(TILE))
+            .for_each(|((((sum, prev), log_diff), nonzero), g)| {
+                for j in 0..g.len() {
+                    let v: f64 = g[j].into();
+                    sum[j] += v;
+                    if !first {
+                        let d = (v - prev[j]).abs();
+                        if d > 0.0 {
+                            log_diff[j] += d.ln();
+                            nonzero[j] += 1;
+                        }
+                    }
+                    prev[j] = v;
                 }
-            }
-            self.prev[j] = v;
-        }
+            });
         self.rows_mean += 1;
         if self.rows_mean == self.p {
             self.start_pass_two();
@@ -446,9 +526,13 @@ impl NoiseMeter {
                 }
             })
             .collect();
-        self.live = self.inv_scale.iter().filter(|&&v| v > 0.0).count();
+        self.live = (0..self.m).filter(|&j| self.inv_scale[j] > 0.0).collect();
         self.pooled = BlockStream::new(self.p * self.m);
-        self.standardized = BlockStream::new(self.p * self.live);
+        self.standardized = BlockStream::new(self.p * self.live.len());
+        self.u = vec![0.0; self.m];
+        self.log_u = vec![0.0; self.m];
+        self.su = vec![0.0; self.live.len()];
+        self.log_su = vec![0.0; self.live.len()];
         self.layers = self
             .ranges
             .iter()
@@ -461,7 +545,7 @@ impl NoiseMeter {
     }
 
     /// Pass 2: the same minibatch gradient again, in the same order as in pass 1.
-    pub fn add<T: Copy + Into<f64>>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+    pub fn add<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
         if self.rows_mean < self.p {
             return Err(NoiseError::Protocol(
                 "add called before add_mean saw every minibatch",
@@ -473,48 +557,79 @@ impl NoiseMeter {
             ));
         }
         self.check_row(self.rows, g)?;
-        let per_param = !self.pblock.is_empty();
+        let per_param = self.kp >= 2;
         let close_block = per_param && (self.rows + 1).is_multiple_of(self.kp);
-        let cap = self.cap;
+        let row_start = self.rows * self.m;
+        let (key, keep_below) = (self.keep_key, self.keep_below);
+        let gbar = &self.gbar;
+        // Column-local work in parallel over fixed tiles; per-tile partial sums combined in order.
+        let tiles: Vec<(f64, usize, Vec<f64>)> = self
+            .u
+            .par_chunks_mut(TILE)
+            .zip(self.log_u.par_chunks_mut(TILE))
+            .zip(self.pblock.par_chunks_mut(TILE))
+            .zip(self.plogx.par_chunks_mut(TILE))
+            .zip(self.plogy.par_chunks_mut(TILE))
+            .enumerate()
+            .map(|(t, ((((u, log_u), pb), px), py))| {
+                let base = t * TILE;
+                let (mut sq, mut zeros, mut kept) = (0.0, 0usize, Vec::new());
+                for i in 0..u.len() {
+                    let j = base + i;
+                    let v = g[j].into() - gbar[j];
+                    let lv = (v.abs() + EPS).ln();
+                    u[i] = v;
+                    log_u[i] = lv;
+                    sq += v * v;
+                    zeros += usize::from(v == 0.0);
+                    if per_param {
+                        pb[i] += v;
+                        px[i] += lv;
+                        if close_block {
+                            py[i] += (pb[i].abs() + EPS).ln();
+                            pb[i] = 0.0;
+                        }
+                    }
+                    let keep =
+                        keep_below.is_none_or(|b| rng::mix64(key ^ (row_start + j) as u64) < b);
+                    if keep {
+                        kept.push(v);
+                    }
+                }
+                (sq, zeros, kept)
+            })
+            .collect();
         let mut sq = 0.0;
-        for (j, &v) in g.iter().enumerate() {
-            let u = v.into() - self.gbar[j];
-            sq += u * u;
-            self.zeros += usize::from(u == 0.0);
-            if let Some(s) = self.pooled.as_mut() {
-                s.push(u);
-            }
-            let w = self.inv_scale[j];
-            if w > 0.0
-                && let Some(s) = self.standardized.as_mut()
-            {
-                s.push(u * w);
-            }
-            if per_param {
-                self.pblock[j] += u;
-                self.plogx[j] += (u.abs() + EPS).ln();
-                if close_block {
-                    self.plogy[j] += (self.pblock[j].abs() + EPS).ln();
-                    self.pblock[j] = 0.0;
-                }
-            }
-            // Reservoir sampling (Algorithm R): a uniform subsample of fixed size.
-            if self.reservoir.len() < cap {
-                self.reservoir.push(u);
-            } else {
-                let k = self.reservoir_rng.random_range(0..=self.seen);
-                if k < cap {
-                    self.reservoir[k] = u;
-                }
-            }
-            self.seen += 1;
+        for (s, z, kept) in tiles {
+            sq += s;
+            self.zeros += z;
+            self.subsample.extend(kept);
+        }
+        {
+            let (u, w, live) = (&self.u, &self.inv_scale, &self.live);
+            self.su
+                .par_chunks_mut(TILE)
+                .zip(self.log_su.par_chunks_mut(TILE))
+                .enumerate()
+                .for_each(|(t, (su, lsu))| {
+                    for i in 0..su.len() {
+                        let j = live[t * TILE + i];
+                        let v = u[j] * w[j];
+                        su[i] = v;
+                        lsu[i] = (v.abs() + EPS).ln();
+                    }
+                });
+        }
+        if let Some(s) = self.pooled.as_mut() {
+            s.push_run(&self.u, &self.log_u);
         }
         for (range, s) in self.ranges.iter().zip(self.layers.iter_mut()) {
             if let Some(s) = s.as_mut() {
-                for j in range.clone() {
-                    s.push(g[j].into() - self.gbar[j]);
-                }
+                s.push_run(&self.u[range.clone()], &self.log_u[range.clone()]);
             }
+        }
+        if let Some(s) = self.standardized.as_mut() {
+            s.push_run(&self.su, &self.log_su);
         }
         self.norms.push(sq.sqrt());
         self.rows += 1;
@@ -529,22 +644,39 @@ impl NoiseMeter {
             ));
         }
         let (p, m) = (self.p, self.m);
-        // The Gaussian null: Z·sⱼ in the same layout (constant coordinates stay exact zeros).
+        // The Gaussian null: Z·sⱼ in the same layout (constant coordinates stay exact zeros). Row p
+        // draws from its own stream, so rows are generated in parallel and fed in order.
         let null = BlockStream::new(p * m).map(|mut s| {
-            let mut r = rng::aux_stream(self.opts.seed, 0x4E11, 0);
-            for _ in 0..p {
-                for &w in &self.inv_scale {
-                    if w > 0.0 {
-                        let z: f64 = StandardNormal.sample(&mut r);
-                        s.push(z / w);
-                    } else {
-                        s.push(0.0);
-                    }
+            let window = 2 * rayon::current_num_threads().max(1);
+            let seed = self.opts.seed;
+            let inv_scale = &self.inv_scale;
+            for start in (0..p).step_by(window) {
+                let rows: Vec<(Vec<f64>, Vec<f64>)> = (start..(start + window).min(p))
+                    .into_par_iter()
+                    .map(|row| {
+                        let mut r = rng::aux_stream(seed, 0x4E11, row as u64);
+                        let xs: Vec<f64> = inv_scale
+                            .iter()
+                            .map(|&w| {
+                                if w > 0.0 {
+                                    let z: f64 = StandardNormal.sample(&mut r);
+                                    z / w
+                                } else {
+                                    0.0
+                                }
+                            })
+                            .collect();
+                        let logs = xs.iter().map(|x| (x.abs() + EPS).ln()).collect();
+                        (xs, logs)
+                    })
+                    .collect();
+                for (xs, logs) in rows {
+                    s.push_run(&xs, &logs);
                 }
             }
             s.finish().alpha
         });
-        let per_parameter = (!self.pblock.is_empty()).then(|| {
+        let per_parameter = (self.kp >= 2).then(|| {
             let k2 = (p / self.kp) as f64;
             let lp = (self.kp as f64).ln();
             let mut a: Vec<f64> = (0..m)
@@ -570,10 +702,10 @@ impl NoiseMeter {
                 q90: q(0.9),
             }
         });
-        let hill_a = hill(&self.reservoir, &HillK::Fraction(0.01))
+        let hill_a = hill(&self.subsample, &HillK::Fraction(0.01))
             .ok()
             .map(|h| h.alpha);
-        let mc = mcculloch::fit(&self.reservoir).ok().map(|e| e.alpha);
+        let mc = mcculloch::fit(&self.subsample).ok().map(|e| e.alpha);
         Ok(NoiseReport {
             batches: p,
             batch_size: self.opts.batch_size,
@@ -581,10 +713,10 @@ impl NoiseMeter {
             paper: self.pooled.map(|s| s.finish()),
             gaussian_null: null,
             standardized: self.standardized.map(|s| s.finish()),
-            standardized_params: self.live,
+            standardized_params: self.live.len(),
             hill: hill_a,
             mcculloch: mc,
-            subsample: self.reservoir.len(),
+            subsample: self.subsample.len(),
             zero_fraction: self.zeros as f64 / (p * m) as f64,
             per_layer: self
                 .ranges
@@ -605,7 +737,7 @@ impl NoiseMeter {
 
 /// The noise report of an explicit row-major P × M matrix of minibatch gradients (rows =
 /// minibatches; column means are subtracted as in the paper).
-pub fn analyze_matrix<T: Copy + Into<f64>>(
+pub fn analyze_matrix<T: Copy + Into<f64> + Sync>(
     values: &[T],
     batches: usize,
     opts: MeterOptions,
@@ -635,6 +767,7 @@ pub fn analyze_matrix<T: Copy + Into<f64>>(
 mod tests {
     use super::*;
     use crate::stats::block_sum;
+    use rand::RngExt;
 
     #[test]
     fn streamed_estimate_equals_the_batch_formula() {
@@ -706,5 +839,65 @@ mod tests {
         assert!((m.inv_scale[0] - 0.5).abs() < 1e-15);
         assert_eq!(m.inv_scale[1], 0.0);
         assert!((m.gbar[0] + 2.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn runs_of_samples_equal_one_by_one_pushes_bit_for_bit() {
+        let mut r = rng::stream(3, 0);
+        let xs: Vec<f64> = (0..50_000)
+            .map(|i| {
+                if i % 97 == 0 {
+                    0.0
+                } else {
+                    r.random::<f64>() - 0.5
+                }
+            })
+            .collect();
+        let logs: Vec<f64> = xs.iter().map(|x| (x.abs() + EPS).ln()).collect();
+        let mut one = BlockStream::new(xs.len()).unwrap();
+        xs.iter().for_each(|&x| one.push(x));
+        let mut runs = BlockStream::new(xs.len()).unwrap();
+        // Runs of awkward lengths, so that blocks straddle run boundaries.
+        let mut at = 0;
+        for len in [1, 7, 223, 5000, 17, 44_752] {
+            runs.push_run(&xs[at..at + len], &logs[at..at + len]);
+            at += len;
+        }
+        assert_eq!(at, xs.len());
+        let (a, b) = (one.finish(), runs.finish());
+        assert_eq!(a.alpha.to_bits(), b.alpha.to_bits());
+        assert_eq!(
+            (a.ci_low.to_bits(), a.k2, a.zero_fraction),
+            (b.ci_low.to_bits(), b.k2, b.zero_fraction)
+        );
+    }
+
+    #[test]
+    fn the_report_does_not_depend_on_the_thread_count() {
+        let mut r = rng::stream(8, 0);
+        let (p, m) = (36, 9000);
+        let x: Vec<f64> = (0..p * m)
+            .map(|_| (r.random::<f64>() - 0.5).powi(3))
+            .collect();
+        let opts = || MeterOptions {
+            layers: vec![4000, 5000],
+            subsample: 50_000,
+            seed: 4,
+            batch_size: 0,
+        };
+        let run = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| analyze_matrix(&x, p, opts()).unwrap())
+        };
+        let (a, b) = (run(1), run(2));
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert!(
+            a.subsample > 40_000 && a.subsample < 60_000,
+            "{}",
+            a.subsample
+        );
     }
 }
