@@ -68,6 +68,10 @@ pub struct ValidateArgs {
 pub struct TheoryArgs {
     /// Scenario file.
     pub scenario: PathBuf,
+    /// Print `{"points": [{"label": …, "theory": {…}}, …]}` (the same theory objects as
+    /// summary.json) instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The summary of one point, as written to summary.json.
@@ -156,8 +160,8 @@ pub(super) fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) 
     let mut ratio = BTreeMap::new();
     for (&k, &v) in &theory {
         let mc = match k {
-            "levy_ip_right" => high.map(|h| h.value),
-            "markov_occupancy" => None,
+            "levy_ip_right" | "levy_exact_right" => high.map(|h| h.value),
+            "markov_occupancy" | "levy_exact_error" => None,
             _ => best.map(|b| b.0.value),
         };
         if let Some(m) = mc {
@@ -263,9 +267,11 @@ fn opt(v: Option<f64>) -> String {
 /// The comparison table: one row per point.
 pub fn table(points: &[PointSummary]) -> String {
     let keys: Vec<&str> = {
+        // Error estimates stay in summary.json; the table shows the values and their ratios.
         let mut k: Vec<&str> = points
             .iter()
             .flat_map(|p| p.theory.keys().copied())
+            .filter(|k| *k != "levy_exact_error")
             .collect();
         k.sort_unstable();
         k.dedup();
@@ -659,6 +665,17 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| (p.label(), predictions(p)))
         .collect();
+    if a.json {
+        let points: Vec<serde_json::Value> = preds
+            .iter()
+            .map(|(label, t)| serde_json::json!({ "label": label, "theory": t }))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "points": points }))?
+        );
+        return Ok(());
+    }
     let mut keys: Vec<&str> = preds.iter().flat_map(|p| p.1.keys().copied()).collect();
     keys.sort_unstable();
     keys.dedup();

@@ -7,6 +7,8 @@
 //! | `levy_ip` | symmetric stable α < 2, a landscape with a minimum in the start basin | Imkeller–Pavlyukevich mean exit / transition time |
 //! | `levy_ip_right` | same, `interval` event | IP probability to leave through the upper end |
 //! | `markov_occupancy` | stable α < 2, ≥ 2 minima | stationary weight of the start basin in the ε → 0 Markov chain |
+//! | `levy_exact`, `levy_exact_error` | symmetric stable or mixed noise, α < 2, 1-D `interval` or `transition` | exact mean exit time at this ε by the nonlocal solver, and its error estimate |
+//! | `levy_exact_right` | same, bounded interval | exact probability to leave through the upper end |
 //! | `getoor` | stable (any α ≤ 2, β = 0), flat landscape, `interval` or `ball` | exact mean exit time |
 //! | `mfpt_exact` (ball) | Brownian, flat, `ball` | (r² − \|x\|²)/(dσ²) |
 
@@ -96,6 +98,43 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                             put(&mut out, "kramers", hitting_time(&q, &cp, i, j));
                         }
                     }
+                }
+            }
+            // The exact finite-ε value from the nonlocal equation (symmetric Lévy part, α < 2).
+            let levy = match *sim.noise() {
+                Noise::Stable {
+                    alpha,
+                    beta: 0.0,
+                    epsilon,
+                } if alpha < 2.0 => Some((alpha, epsilon, 0.0)),
+                Noise::Mixed {
+                    alpha,
+                    beta: 0.0,
+                    epsilon,
+                    sigma_b,
+                } if alpha < 2.0 => Some((alpha, epsilon, epsilon * sigma_b)),
+                _ => None,
+            };
+            if let (Some((alpha, epsilon, brownian)), Event::Boundaries { lo, hi }) = (levy, ev) {
+                let problem = theory::LevyExitProblem {
+                    landscape: u,
+                    alpha,
+                    epsilon,
+                    brownian,
+                    lo,
+                    hi,
+                };
+                let n = theory::nonlocal::DEFAULT_INTERVALS;
+                if let Ok(v) = problem.mean_exit_time(x0, n) {
+                    put(&mut out, "levy_exact", Some(v.value));
+                    put(&mut out, "levy_exact_error", Some(v.error));
+                }
+                if lo.is_finite() && hi.is_finite() {
+                    put(
+                        &mut out,
+                        "levy_exact_right",
+                        problem.exit_right_probability(x0, n).ok().map(|v| v.value),
+                    );
                 }
             }
             if let Noise::Stable {

@@ -19,11 +19,13 @@
 //! Şimşekli, Sagun & Gürbüzbalaban (2019), ICML.
 
 mod mfpt;
+pub mod nonlocal;
 
 use std::f64::consts::PI;
 
 pub use crate::noise::c_alpha;
 pub use mfpt::{mean_first_passage, mean_first_passage_interval};
+pub use nonlocal::{LevyExitProblem, NonlocalValue};
 
 use crate::landscape::{CriticalPoints, Potential};
 use crate::numeric::gamma;
