@@ -761,7 +761,7 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[super::run::PointSummary], paths: u64) -> 
             panel(
                 "Brownian: ln E τ is linear in 1/σ² (slope 2ΔU = 0.5)",
                 axis("1/σ²", false),
-                axis("mean exit time", true),
+                axis("mean exit time (time units)", true),
                 vec![Trace {
                     label: "Monte Carlo".into(),
                     markers: br.iter().filter_map(|p| marker(p, inv_s2(p))).collect(),
@@ -772,11 +772,14 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[super::run::PointSummary], paths: u64) -> 
             panel(
                 &format!("α-stable (α = 1.5): power law; slope fitted over ε ≤ 0.1: {slope:.2} (−α = −1.5)"),
                 axis("ε", true),
-                axis("mean exit time", true),
+                axis("mean exit time (time units)", true),
                 vec![Trace {
                     label: "Monte Carlo".into(),
                     markers: lv.iter().filter_map(|p| marker(p, eps(p))).collect(),
-                    dashed: vec![("Imkeller–Pavlyukevich α/(c_α ε^α)".into(), th(&lv, "levy_ip", &|p| eps(p)))],
+                    dashed: vec![
+                        ("exact (nonlocal solver)".into(), th(&lv, "levy_exact", &|p| eps(p))),
+                        ("Imkeller–Pavlyukevich α/(c_α ε^α)".into(), th(&lv, "levy_ip", &|p| eps(p))),
+                    ],
                     color: 1,
                     ..Default::default()
                 }],
@@ -850,7 +853,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
     let mut s = embedded("width-vs-height")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
-    let series = |variant: &str, key: &str, col: usize, label: &str, theory: &str| -> Trace {
+    let series = |variant: &str, key: &str, col: usize, label: &str, theory: &[&str]| -> Trace {
         let pts: Vec<&super::run::PointSummary> =
             sums.iter().filter(|p| p.variant == variant).collect();
         Trace {
@@ -859,12 +862,17 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
                 .iter()
                 .filter_map(|p| marker(p, *p.params.get(key)?))
                 .collect(),
-            dashed: vec![(
-                format!("{label}: {theory}"),
-                pts.iter()
-                    .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(theory)?)))
-                    .collect(),
-            )],
+            dashed: theory
+                .iter()
+                .map(|t| {
+                    (
+                        format!("{label}: {t}"),
+                        pts.iter()
+                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(t)?)))
+                            .collect(),
+                    )
+                })
+                .collect(),
             color: col,
             ..Default::default()
         }
@@ -878,14 +886,14 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
             panel(
                 "against basin width w (H = 0.25)",
                 axis("basin width w", true),
-                axis("mean exit time", true),
-                vec![series("brownian-width", "landscape.width", 0, "Brownian", "mfpt_exact"), series("levy-width", "landscape.width", 1, "Lévy", "levy_ip")],
+                axis("mean exit time (time units)", true),
+                vec![series("brownian-width", "landscape.width", 0, "Brownian", &["mfpt_exact"]), series("levy-width", "landscape.width", 1, "Lévy", &["levy_exact", "levy_ip"])],
             ),
             panel(
                 "against barrier height H (w = 1)",
                 axis("barrier height H", false),
-                axis("mean exit time", true),
-                vec![series("brownian-height", "landscape.height", 0, "Brownian", "mfpt_exact"), series("levy-height", "landscape.height", 1, "Lévy", "levy_ip")],
+                axis("mean exit time (time units)", true),
+                vec![series("brownian-height", "landscape.height", 0, "Brownian", &["mfpt_exact"]), series("levy-height", "landscape.height", 1, "Lévy", &["levy_exact", "levy_ip"])],
             ),
         ],
     )

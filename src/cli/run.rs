@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::figures::{self, Axis, Series};
 use crate::io::write_atomic;
-use crate::scenario::{self, Model, Point, Scenario, predictions};
+use crate::scenario::{
+    self, Model, Point, Scenario, is_exit_side_prediction, is_time_prediction, predictions,
+};
 use crate::sde::{Outcome, RunConfig, exit_sample};
 
 /// Set by Ctrl-C: running paths are censored where they are, no new point starts.
@@ -134,7 +136,7 @@ pub struct PointSummary {
     pub wall_seconds: f64,
     /// Applicable theory predictions.
     pub theory: BTreeMap<&'static str, f64>,
-    /// Monte Carlo / theory for each time prediction (exit fraction / probability for `levy_ip_right`).
+    /// Monte Carlo / theory for each time prediction (exit fraction / probability for the exit-side keys).
     pub ratio: BTreeMap<&'static str, f64>,
 }
 
@@ -159,10 +161,12 @@ pub(super) fn summarize(p: &Point, outcomes: &[Outcome], steps: u64, wall: f64) 
     let high = e.high_fraction();
     let mut ratio = BTreeMap::new();
     for (&k, &v) in &theory {
-        let mc = match k {
-            "levy_ip_right" | "levy_exact_right" => high.map(|h| h.value),
-            "markov_occupancy" | "levy_exact_error" => None,
-            _ => best.map(|b| b.0.value),
+        let mc = if is_time_prediction(k) {
+            best.map(|b| b.0.value)
+        } else if is_exit_side_prediction(k) {
+            high.map(|h| h.value)
+        } else {
+            None
         };
         if let Some(m) = mc {
             ratio.insert(k, m / v);
@@ -279,7 +283,7 @@ pub fn table(points: &[PointSummary]) -> String {
     };
     let two_sided = points.iter().any(|p| {
         p.exit_right_fraction.is_some_and(|f| f > 0.0 && f < 1.0)
-            || p.theory.contains_key("levy_ip_right")
+            || p.theory.keys().any(|k| is_exit_side_prediction(k))
     });
     let censoring = points.iter().any(|p| p.restricted_mean.is_some());
     let mut head = vec![
@@ -298,7 +302,7 @@ pub fn table(points: &[PointSummary]) -> String {
     }
     for k in &keys {
         head.push(k.to_string());
-        if *k != "markov_occupancy" {
+        if is_time_prediction(k) || is_exit_side_prediction(k) {
             head.push(format!("MC/{k}"));
         }
     }
@@ -338,7 +342,7 @@ pub fn table(points: &[PointSummary]) -> String {
         }
         for k in &keys {
             r.push(opt(p.theory.get(k).copied()));
-            if *k != "markov_occupancy" {
+            if is_time_prediction(k) || is_exit_side_prediction(k) {
                 r.push(opt(p.ratio.get(k).copied()));
             }
         }
@@ -468,7 +472,7 @@ fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> anyhow::Result<()>
         let mut theory: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
         for &i in &idx {
             for (&k, &val) in &points[i].theory {
-                if !matches!(k, "levy_ip_right" | "markov_occupancy") {
+                if is_time_prediction(k) {
                     theory.entry(k).or_default().push((first_param(i), val));
                 }
             }

@@ -70,6 +70,19 @@ pub struct Axis {
     pub log: bool,
 }
 
+/// A legend sample drawn with the same dash length as its curve (so two theory curves of one
+/// colour stay distinguishable in the legend): three dashes of `dash` px with 5 px gaps.
+fn dashed_legend<'a, DB: DrawingBackend + 'a>(
+    lx: i32,
+    ly: i32,
+    dash: u32,
+    style: ShapeStyle,
+) -> impl plotters::element::IntoDynElement<'a, DB, (i32, i32)> + 'a {
+    let d = dash as i32;
+    let seg = move |k: i32| PathElement::new(vec![(k * (d + 5), 0), (k * (d + 5) + d, 0)], style);
+    EmptyElement::at((lx, ly)) + seg(0) + seg(1) + seg(2)
+}
+
 fn tf(v: f64, log: bool) -> Option<f64> {
     let t = if log {
         (v > 0.0).then(|| v.log10())
@@ -225,7 +238,7 @@ pub fn series_plot(
                 .draw_series(DashedLineSeries::new(line, dash, 5, style))
                 .map_err(&err)?
                 .label(format!("{} — {}", s.label, name))
-                .legend(move |(lx, ly)| PathElement::new(vec![(lx, ly), (lx + 20, ly)], style));
+                .legend(move |(lx, ly)| dashed_legend(lx, ly, dash, style));
         }
     }
     chart
@@ -426,14 +439,14 @@ pub fn panels(
                     continue;
                 }
                 let style = c.stroke_width(2);
+                let dash = [9u32, 5, 3][j % 3];
                 let s = chart
-                    .draw_series(DashedLineSeries::new(pts, [9u32, 5, 3][j % 3], 5, style))
+                    .draw_series(DashedLineSeries::new(pts, dash, 5, style))
                     .map_err(&err)?;
                 if !name.is_empty() {
                     any_label = true;
-                    s.label(name.clone()).legend(move |(lx, ly)| {
-                        PathElement::new(vec![(lx, ly), (lx + 20, ly)], style)
-                    });
+                    s.label(name.clone())
+                        .legend(move |(lx, ly)| dashed_legend(lx, ly, dash, style));
                 }
             }
         }

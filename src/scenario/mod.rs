@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use predict::predictions;
+pub use predict::{is_exit_side_prediction, is_time_prediction, predictions};
 
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
 use crate::noise::{Noise, NoiseError};

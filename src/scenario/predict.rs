@@ -286,6 +286,20 @@ fn brownian_chain_time(
     theory::chain_absorption_time(&q, &target, &exit, i).ok()
 }
 
+/// Whether a prediction key is a mean time (compared with the Monte Carlo mean and drawn in time
+/// plots), as opposed to an exit-side probability, an occupancy or an error estimate.
+pub fn is_time_prediction(key: &str) -> bool {
+    matches!(
+        key,
+        "mfpt_exact" | "kramers" | "levy_ip" | "levy_exact" | "getoor"
+    )
+}
+
+/// Whether a prediction key is the probability to leave through the upper end.
+pub fn is_exit_side_prediction(key: &str) -> bool {
+    matches!(key, "levy_ip_right" | "levy_exact_right")
+}
+
 fn put(out: &mut BTreeMap<&'static str, f64>, key: &'static str, v: Option<f64>) {
     if let Some(v) = v.filter(|v| v.is_finite()) {
         out.insert(key, v);
