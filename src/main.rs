@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     match levylab::cli::run(levylab::cli::Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -18,3 +19,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`levylab run F | head`) would panic. Like
+/// other command-line tools, levylab ends quietly instead: the default action of SIGPIPE.
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; setting a signal's disposition
+    // to SIG_DFL has no other effect on the process.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}

@@ -281,3 +281,30 @@ fn clear_errors_with_exit_code_two() {
     }
     assert!(!Path::new(&missing).exists());
 }
+
+/// Printing into a closed pipe (`levylab sample … | head -1`) ends the process quietly, by SIGPIPE
+/// as for other command-line tools, instead of a panic message.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_levylab"))
+        .args(["sample", "--alpha", "1.5", "-n", "2000000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.status.success());
+}
