@@ -234,10 +234,7 @@ fn clear_errors_with_exit_code_two() {
                 "--estimator".into(),
                 "hill".into(),
             ],
-            format!(
-                "levylab: {}: hill estimator: sample 42 is not finite (NaN)",
-                nan.display()
-            ),
+            format!("levylab: {}:43: not a finite number: NaN", nan.display()),
         ),
         (
             vec![
@@ -307,4 +304,110 @@ fn a_closed_pipe_ends_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert!(!out.status.success());
+}
+
+/// Non-finite values are refused by the reader with the file and line (text) or element (.npy).
+#[test]
+fn non_finite_values_are_refused_with_their_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("data.txt");
+    std::fs::write(&t, "1\nnan\n2\n3\n4\n").unwrap();
+    let o = levylab(&["estimate", t.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("data.txt:2: not a finite number: nan"),
+        "{}",
+        stderr(&o)
+    );
+    let t = dir.path().join("inf.txt");
+    std::fs::write(&t, "1\n2\n3\n4\ninf\n").unwrap();
+    let o = levylab(&["estimate", t.to_str().unwrap()]);
+    assert!(
+        stderr(&o).contains("inf.txt:5: not a finite number: inf"),
+        "{}",
+        stderr(&o)
+    );
+    let n = dir.path().join("x.npy");
+    let mut xs = vec![1.0; 30];
+    xs[17] = f64::NEG_INFINITY;
+    std::fs::write(&n, levylab::io::write_npy_f64(&xs)).unwrap();
+    let o = levylab(&["estimate", n.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("element 17"), "{}", stderr(&o));
+}
+
+/// `--estimator all` reports what it can: with 6 samples only the paper estimator runs, the others
+/// carry their reason (exit 0); with only zeros none runs (exit 2, every reason on the line).
+#[test]
+fn estimate_all_reports_each_estimator_or_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let six = dir.path().join("six.npy");
+    std::fs::write(
+        &six,
+        levylab::io::write_npy_f64(&[1.0, -2.0, 3.5, 0.2, -7.0, 1.1]),
+    )
+    .unwrap();
+    let o = levylab(&["estimate", six.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["paper"]["alpha"].as_f64().is_some());
+    assert!(
+        v["hill"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("need at least 20 samples")
+    );
+    let o = levylab(&["estimate", six.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("not computed: need at least 20"));
+    let zeros = dir.path().join("zeros.npy");
+    std::fs::write(&zeros, levylab::io::write_npy_f64(&[0.0; 100])).unwrap();
+    let o = levylab(&["estimate", zeros.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("paper estimator: degenerate sample: every sample is exactly zero"),
+        "{e}"
+    );
+    assert!(
+        e.contains("hill estimator") && e.contains("mcculloch estimator"),
+        "{e}"
+    );
+}
+
+/// The paper estimator's interval comes from resampling whole blocks, so it contains the point
+/// estimate on the ordered data where an i.i.d. resample did not (6×10 Fortran array of 1…60,
+/// K1 = 6: α̂ = 0.990, the i.i.d. interval was [0.835, 0.923]).
+#[test]
+fn paper_interval_contains_its_estimate_on_ordered_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("f.npy");
+    // Column-major bytes of the 6×10 matrix [[1..10], [11..20], …]: row-major reading gives 1…60.
+    let header = "{'descr': '<f8', 'fortran_order': True, 'shape': (6, 10), }";
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    b.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    b.extend_from_slice(header.as_bytes());
+    for c in 0..10 {
+        for r in 0..6 {
+            b.extend_from_slice(&((r * 10 + c + 1) as f64).to_le_bytes());
+        }
+    }
+    std::fs::write(&f, b).unwrap();
+    let o = levylab(&[
+        "estimate",
+        f.to_str().unwrap(),
+        "--k1",
+        "6",
+        "--estimator",
+        "paper",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (a, lo, hi) = (
+        v["paper"]["alpha"].as_f64().unwrap(),
+        v["paper"]["ci_low"].as_f64().unwrap(),
+        v["paper"]["ci_high"].as_f64().unwrap(),
+    );
+    assert!((a - 0.9896).abs() < 1e-3, "{a}");
+    assert!(lo <= a && a <= hi, "[{lo}, {hi}] excludes {a}");
 }

@@ -83,37 +83,61 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
         Which::All => &[Method::Paper, Method::Hill, Method::McCulloch],
     };
     let file = a.file.display().to_string();
-    let results = methods
+    // Every estimator that can be computed is reported; the others with their reason. The command
+    // fails only when none can be computed.
+    let results: Vec<(Method, Result<TailEstimate, String>)> = methods
         .iter()
         .map(|&m| {
-            tail_index::estimate(&xs, m, &opts)
-                .map_err(|e| anyhow::anyhow!("{file}: {} estimator: {e}", m.name()))
+            (
+                m,
+                tail_index::estimate(&xs, m, &opts).map_err(|e| e.to_string()),
+            )
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect();
+    if results.iter().all(|(_, r)| r.is_err()) {
+        let why: Vec<String> = results
+            .iter()
+            .filter_map(|(m, r)| {
+                r.as_ref()
+                    .err()
+                    .map(|e| format!("{} estimator: {e}", m.name()))
+            })
+            .collect();
+        anyhow::bail!("{file}: {}", why.join("; "));
+    }
     if a.json {
         let mut obj = serde_json::Map::new();
-        for r in &results {
-            obj.insert(r.estimator.to_string(), serde_json::to_value(r)?);
+        for (m, r) in &results {
+            let v = match r {
+                Ok(e) => serde_json::to_value(e)?,
+                Err(e) => serde_json::json!({ "error": e }),
+            };
+            obj.insert(m.name().to_string(), v);
         }
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
         );
     } else {
-        print!("{}", table(&file, &results, a.level));
+        print!("{}", table(&file, xs.len(), &results, a.level));
     }
     Ok(())
 }
 
-fn table(file: &str, results: &[TailEstimate], level: f64) -> String {
+fn table(
+    file: &str,
+    n: usize,
+    results: &[(Method, Result<TailEstimate, String>)],
+    level: f64,
+) -> String {
     let mut s = String::new();
-    if let Some(r) = results.first() {
-        s += &format!(
-            "{file}: N = {}, exact zeros = {:.3} %\n",
-            r.n,
-            100.0 * r.zero_fraction
-        );
-    }
+    let zeros = results
+        .iter()
+        .find_map(|(_, r)| r.as_ref().ok().map(|e| e.zero_fraction));
+    s += &format!(
+        "{file}: N = {n}, exact zeros = {}\n",
+        zeros.map_or("-".into(), |z| format!("{:.3} %", 100.0 * z))
+    );
     s += &format!(
         "{:<10} {:>8}  {:<20} {}\n",
         "estimator",
@@ -121,7 +145,19 @@ fn table(file: &str, results: &[TailEstimate], level: f64) -> String {
         format!("{:.0} % CI", 100.0 * level),
         "details"
     );
-    for r in results {
+    for (m, r) in results {
+        let r = match r {
+            Ok(r) => r,
+            Err(e) => {
+                s += &format!(
+                    "{:<10} {:>8}  {:<20} not computed: {e}\n",
+                    m.name(),
+                    "-",
+                    "-"
+                );
+                continue;
+            }
+        };
         let ci = match (r.ci_low, r.ci_high) {
             (Some(l), Some(h)) => format!("[{l:.4}, {h:.4}]"),
             _ => "-".to_string(),

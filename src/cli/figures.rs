@@ -325,7 +325,7 @@ fn fig_densities_paths(c: &Ctx) -> anyhow::Result<()> {
     c.save(
         "stable-densities-paths",
         "Symmetric α-stable laws: densities and Lévy-motion paths",
-        "levylab figures: SαS(1) densities from the stable CDF (Nolan's integral, S1); paths of L_t with E e^{iuL_t} = exp(−t|u|^α), dt = 0.01, seed 5 (α = 2 is √2·W)",
+        "levylab figures: SαS(1) densities from the stable CDF (Nolan's integral, S1); paths of Lₜ with E exp(iuLₜ) = exp(−t|u|^α), dt = 0.01, seed 5 (α = 2 is √2·W)",
         (1, 2),
         &[
             Panel { y_range: Some((1e-5, 1.0)), ..panel("densities (log scale): power-law tails for α < 2", axis("x", false), axis("density", true), dens) },
@@ -830,7 +830,7 @@ fn fig_distribution(
                 vec![Trace {
                     label: "Monte Carlo".into(),
                     line: figures::steps(&edges, &d),
-                    dashed: vec![("Exp(1) density e^{−x}".into(), expo)],
+                    dashed: vec![("Exp(1) density e^(−x)".into(), expo)],
                     color: k,
                     ..Default::default()
                 }],
@@ -914,7 +914,7 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
             markers: pts.iter().filter_map(|p| marker(p, eta(p))).collect(),
             dashed: if with_theory {
                 vec![(
-                    "Imkeller–Pavlyukevich at ε = η^{(α−1)/α}σ".into(),
+                    "Imkeller–Pavlyukevich at ε = η^((α−1)/α)·σ".into(),
                     pts.iter()
                         .filter_map(|p| Some((eta(p), *p.theory.get("levy_ip")?)))
                         .collect(),

@@ -134,8 +134,16 @@ pub fn render(file: &str, r: &NoiseReport) -> String {
     match &r.per_parameter {
         Some(pp) => {
             s += &format!(
-                "per parameter (K1 = {}, {} coordinates): q10 {:.3}  q25 {:.3}  median {:.3}  q75 {:.3}  q90 {:.3}\n",
-                pp.k1, pp.count, pp.q10, pp.q25, pp.q50, pp.q75, pp.q90
+                "per parameter (K1 = {}, {} coordinates): 1/alpha quantiles q10 {:.3}  q25 {:.3}  median {:.3}  q75 {:.3}  q90 {:.3}; alpha from the median {}; 1/alpha <= 0 for {:.1} %\n",
+                pp.k1,
+                pp.count,
+                pp.inverse_q10,
+                pp.inverse_q25,
+                pp.inverse_q50,
+                pp.inverse_q75,
+                pp.inverse_q90,
+                pp.alpha_median.map_or("-".into(), |a| format!("{a:.3}")),
+                100.0 * pp.nonpositive_fraction
             )
         }
         None => s += "per parameter: - (P has no divisor K1 with 2 <= K1 <= sqrt(P))\n",

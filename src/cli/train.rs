@@ -53,7 +53,7 @@ fn last_noise(c: &Checkpoint) -> String {
             let paper = n.paper.map_or("-".to_string(), |p| {
                 format!("{:.3} [{:.3}, {:.3}]", p.alpha, p.ci_low, p.ci_high)
             });
-            let pp = n.per_parameter.as_ref().map(|p| p.q50);
+            let pp = n.per_parameter.as_ref().and_then(|p| p.alpha_median);
             format!(
                 "{paper:<24} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7.2}",
                 fmt(n.gaussian_null),
@@ -123,7 +123,7 @@ fn csv(runs: &[RunReport]) -> String {
                         o(n.standardized.map(|e| e.alpha)),
                         o(n.hill),
                         o(n.mcculloch),
-                        o(n.per_parameter.as_ref().map(|p| p.q50)),
+                        o(n.per_parameter.as_ref().and_then(|p| p.alpha_median)),
                         n.zero_fraction
                     );
                 }

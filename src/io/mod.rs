@@ -63,6 +63,17 @@ pub enum IoError {
     /// The file holds no samples.
     #[error("{0}: no samples found")]
     Empty(PathBuf),
+    /// A value that parses but is NaN or infinite (levylab's readers refuse them: every estimator
+    /// and every statistic needs finite samples).
+    #[error("{path}:{line}: not a finite number: {text}")]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// One-based line number (text), or one-based element number (`.npy`).
+        line: usize,
+        /// The value as written.
+        text: String,
+    },
 }
 
 /// Which CSV column to read.
@@ -93,7 +104,17 @@ pub fn read_samples(path: &Path, column: Option<&Column>) -> Result<Vec<f64>, Io
             path: path.into(),
             source,
         })?;
-        read_npy(path, &bytes)?
+        let xs = read_npy(path, &bytes)?;
+        if let Some(i) = xs.iter().position(|v| !v.is_finite()) {
+            return Err(IoError::Npy {
+                path: path.into(),
+                message: format!(
+                    "element {i} (row-major, 0-based) is not a finite number: {}",
+                    xs[i]
+                ),
+            });
+        }
+        xs
     } else {
         let text = fs::read_to_string(path).map_err(|source| IoError::Read {
             path: path.into(),
@@ -157,6 +178,13 @@ pub fn parse_text(path: &Path, text: &str, column: Option<&Column>) -> Result<Ve
             line: no + 1,
             text: field.to_string(),
         })?;
+        if !v.is_finite() {
+            return Err(IoError::NonFinite {
+                path: path.into(),
+                line: no + 1,
+                text: field.to_string(),
+            });
+        }
         out.push(v);
     }
     Ok(out)

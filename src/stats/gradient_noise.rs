@@ -216,23 +216,30 @@ pub struct LayerNoise {
     pub estimate: Option<StreamEstimate>,
 }
 
-/// Distribution of per-parameter α̂ across coordinates.
+/// Distribution of the per-parameter estimates across coordinates, each from the P values of one
+/// coordinate (blocks of K1 minibatches). With few minibatches (K1 = 2 at P = 14) the estimate of
+/// 1/α of many coordinates is ≤ 0, where no α can be read; so the quantiles are those of 1/α̂,
+/// and α is read from their median.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PerParameter {
     /// Block length over minibatches.
     pub k1: usize,
-    /// Coordinates with a finite estimate (all-zero coordinates have none).
+    /// Coordinates with a finite estimate (constant coordinates have none).
     pub count: usize,
-    /// Quantiles of α̂ across coordinates: 10, 25, 50, 75, 90 %.
-    pub q10: f64,
+    /// Share of those whose estimate of 1/α is ≤ 0.
+    pub nonpositive_fraction: f64,
+    /// Quantiles of 1/α̂ across coordinates: 10, 25, 50, 75, 90 %.
+    pub inverse_q10: f64,
     /// 25 %.
-    pub q25: f64,
-    /// Median.
-    pub q50: f64,
+    pub inverse_q25: f64,
+    /// Median of 1/α̂.
+    pub inverse_q50: f64,
     /// 75 %.
-    pub q75: f64,
+    pub inverse_q75: f64,
     /// 90 %.
-    pub q90: f64,
+    pub inverse_q90: f64,
+    /// 1/(median of 1/α̂), the median of α̂ where it is defined; None when that median is ≤ 0.
+    pub alpha_median: Option<f64>,
 }
 
 /// Everything measured on one P × M gradient matrix.
@@ -679,27 +686,30 @@ impl NoiseMeter {
         let per_parameter = (self.kp >= 2).then(|| {
             let k2 = (p / self.kp) as f64;
             let lp = (self.kp as f64).ln();
-            let mut a: Vec<f64> = (0..m)
+            let mut inv: Vec<f64> = (0..m)
                 .filter(|&j| self.inv_scale[j] > 0.0)
-                .map(|j| 1.0 / ((self.plogy[j] / k2 - self.plogx[j] / p as f64) / lp))
+                .map(|j| (self.plogy[j] / k2 - self.plogx[j] / p as f64) / lp)
                 .filter(|v| v.is_finite())
                 .collect();
-            a.sort_unstable_by(f64::total_cmp);
+            inv.sort_unstable_by(f64::total_cmp);
             let q = |f: f64| {
-                if a.is_empty() {
+                if inv.is_empty() {
                     f64::NAN
                 } else {
-                    a[((a.len() - 1) as f64 * f).round() as usize]
+                    inv[((inv.len() - 1) as f64 * f).round() as usize]
                 }
             };
+            let nonpositive = inv.iter().filter(|&&v| v <= 0.0).count();
             PerParameter {
                 k1: self.kp,
-                count: a.len(),
-                q10: q(0.1),
-                q25: q(0.25),
-                q50: q(0.5),
-                q75: q(0.75),
-                q90: q(0.9),
+                count: inv.len(),
+                nonpositive_fraction: nonpositive as f64 / inv.len().max(1) as f64,
+                inverse_q10: q(0.1),
+                inverse_q25: q(0.25),
+                inverse_q50: q(0.5),
+                inverse_q75: q(0.75),
+                inverse_q90: q(0.9),
+                alpha_median: (q(0.5) > 0.0).then(|| 1.0 / q(0.5)),
             }
         });
         let hill_a = hill(&self.subsample, &HillK::Fraction(0.01))

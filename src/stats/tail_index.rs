@@ -87,7 +87,8 @@ pub struct BlockSumEstimate {
 ///
 /// # Errors
 /// `TooFewSamples` if N < 4, `NonFinite` on NaN or ±∞, `BlockSize` if K1 < 2 or K1 > N/2
-/// (N prime has no usable default: give K1).
+/// (N prime has no usable default: give K1), `Degenerate` if every sample is zero or the estimate
+/// of 1/α is not positive.
 pub fn block_sum(xs: &[f64], k1: Option<usize>) -> Result<BlockSumEstimate, StatsError> {
     let n = xs.len();
     if n < 4 {
@@ -103,6 +104,14 @@ pub fn block_sum(xs: &[f64], k1: Option<usize>) -> Result<BlockSumEstimate, Stat
     let log_x = mean_log_abs(used.iter().copied(), used.len());
     let log_y = mean_log_abs(used.chunks_exact(k1).map(|c| c.iter().sum::<f64>()), k2);
     let inv = (log_y - log_x) / (k1 as f64).ln();
+    if used.iter().all(|&x| x == 0.0) {
+        return Err(StatsError::Degenerate("every sample is exactly zero"));
+    }
+    if !(inv > 0.0) {
+        return Err(StatsError::Degenerate(
+            "the block sums are no larger than the samples (1/α̂ ≤ 0): no tail to measure",
+        ));
+    }
     Ok(BlockSumEstimate {
         alpha: 1.0 / inv,
         k1,
@@ -264,7 +273,7 @@ pub struct Interval {
 ///
 /// Replicate r draws from [`rng::aux_stream`]`(seed, BOOTSTRAP, r)`, so the interval is a pure
 /// function of (data, seed, replicates) whatever the thread count. I.i.d. resampling destroys sample
-/// order: for the order-dependent block-sum estimator the interval describes i.i.d. variability only.
+/// order, so the order-dependent block-sum estimator uses [`block_bootstrap`] instead.
 /// Returns `None` if fewer than two replicates give a finite statistic.
 pub fn bootstrap<F>(
     xs: &[f64],
@@ -277,6 +286,54 @@ where
     F: Fn(&[f64]) -> Option<f64> + Sync,
 {
     let n = xs.len();
+    bootstrap_with(replicates, level, seed, n, |rng, buf| {
+        for b in buf.iter_mut() {
+            *b = xs[rng.random_range(0..n)];
+        }
+        stat(buf)
+    })
+}
+
+/// Percentile bootstrap over blocks: the K2 = ⌊n/k⌋ blocks of `k` consecutive samples are
+/// resampled with replacement and concatenated (Künsch 1989, non-overlapping blocks), so that the
+/// order inside a block — which the block-sum estimator depends on — is kept. Deterministic in
+/// (data, seed, replicates) like [`bootstrap`].
+pub fn block_bootstrap<F>(
+    xs: &[f64],
+    k: usize,
+    replicates: usize,
+    level: f64,
+    seed: u64,
+    stat: F,
+) -> Option<Interval>
+where
+    F: Fn(&[f64]) -> Option<f64> + Sync,
+{
+    let blocks = if k == 0 { 0 } else { xs.len() / k };
+    if blocks < 2 {
+        return None;
+    }
+    let picks: Vec<usize> = (0..blocks).collect();
+    // Resample block indices i.i.d. and expand them into samples.
+    bootstrap_with(replicates, level, seed, blocks * k, |rng, buf| {
+        for chunk in buf.chunks_exact_mut(k) {
+            let b = picks[rng.random_range(0..blocks)];
+            chunk.copy_from_slice(&xs[b * k..(b + 1) * k]);
+        }
+        stat(buf)
+    })
+}
+
+fn bootstrap_with<F>(
+    replicates: usize,
+    level: f64,
+    seed: u64,
+    n: usize,
+    draw: F,
+) -> Option<Interval>
+where
+    F: Fn(&mut crate::rng::PathRng, &mut Vec<f64>) -> Option<f64> + Sync,
+{
     if n == 0 || replicates < 2 {
         return None;
     }
@@ -286,10 +343,7 @@ where
             || vec![0.0; n],
             |buf, r| {
                 let mut rng = rng::aux_stream(seed, BOOTSTRAP_DOMAIN, r);
-                for b in buf.iter_mut() {
-                    *b = xs[rng.random_range(0..n)];
-                }
-                stat(buf)
+                draw(&mut rng, buf)
             },
         )
         .filter_map(|v| v.filter(|v| v.is_finite()))
@@ -449,11 +503,18 @@ pub fn estimate(xs: &[f64], method: Method, opts: &Options) -> Result<TailEstima
     };
     let ci = if opts.bootstrap >= 2 {
         match (method, &details) {
-            (Method::Paper, Details::Paper { k1, .. }) => {
+            (Method::Paper, Details::Paper { k1, n_used, .. }) => {
+                // Whole blocks of K1 consecutive samples are resampled: the estimator depends on
+                // the order within blocks, which an i.i.d. resample would destroy.
                 let k1 = *k1;
-                bootstrap(xs, opts.bootstrap, opts.level, opts.seed, |s| {
-                    block_sum(s, Some(k1)).ok().map(|e| e.alpha)
-                })
+                block_bootstrap(
+                    &xs[..*n_used],
+                    k1,
+                    opts.bootstrap,
+                    opts.level,
+                    opts.seed,
+                    |s| block_sum(s, Some(k1)).ok().map(|e| e.alpha),
+                )
             }
             (Method::Hill, Details::Hill { k }) => {
                 let k = *k;
