@@ -309,7 +309,7 @@ pub fn block_bootstrap<F>(
 where
     F: Fn(&[f64]) -> Option<f64> + Sync,
 {
-    let blocks = if k == 0 { 0 } else { xs.len() / k };
+    let blocks = xs.len().checked_div(k).unwrap_or(0);
     if blocks < 2 {
         return None;
     }
