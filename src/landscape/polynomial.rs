@@ -30,10 +30,11 @@ fn horner(c: &[f64], x: f64) -> f64 {
 
 /// Sorted real roots of the polynomial `c` (simple roots; a double root shows up once at most).
 fn real_roots(c: &[f64]) -> Vec<f64> {
-    let deg = c.len() - 1;
-    if deg == 0 {
+    // A constant (or the empty derivative of a constant) has no isolated roots.
+    if c.len() <= 1 {
         return vec![];
     }
+    let deg = c.len() - 1;
     if deg == 1 {
         return vec![-c[0] / c[1]];
     }
@@ -150,6 +151,15 @@ impl Polynomial {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quadratic_polynomial_is_a_single_well() {
+        // Found by fuzzing the scenario reader: U‴ of a quadratic is the empty polynomial.
+        let p = Polynomial::new(vec![0.0, 0.0, 2.0]).unwrap();
+        let cp = p.critical_points();
+        assert_eq!((cp.minima, cp.saddles), (vec![0.0], vec![]));
+        assert_eq!(p.min_curvature(), 4.0);
+    }
 
     #[test]
     fn quartic_as_polynomial_has_the_known_critical_points() {

@@ -693,7 +693,19 @@ pub fn measured_alpha(
             path.display()
         )
     })?;
-    let v: serde_json::Value = serde_json::from_str(&text)
+    measured_alpha_in(&text, path, run, checkpoint, method, set)
+}
+
+/// [`measured_alpha`] on the text of a summary file (`path` only names it in errors).
+pub fn measured_alpha_in(
+    text: &str,
+    path: &Path,
+    run: usize,
+    checkpoint: i64,
+    method: &str,
+    set: &str,
+) -> Result<(f64, String), String> {
+    let v: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| format!("{} is not a levylab train summary: {e}", path.display()))?;
     let runs = v["runs"]
         .as_array()
@@ -705,7 +717,7 @@ pub fn measured_alpha(
         .as_array()
         .ok_or_else(|| format!("{}: run {run} has no checkpoints", path.display()))?;
     let idx = if checkpoint < 0 {
-        cps.len() as i64 + checkpoint
+        (cps.len() as i64).saturating_add(checkpoint)
     } else {
         checkpoint
     };

@@ -87,14 +87,30 @@ pub fn digits() -> Result<Dataset, TrainError> {
     })
 }
 
+/// Largest decompressed IDX file accepted (Fashion-MNIST's training images are 47 MB).
+pub const MAX_IDX_BYTES: u64 = 1 << 30;
+
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, TrainError> {
     let raw = std::fs::read(path)
         .map_err(|e| TrainError::Data(format!("cannot read {}: {e}", path.display())))?;
+    maybe_gunzip(raw, path)
+}
+
+/// The bytes of an IDX file, decompressed if they are gzip data; at most [`MAX_IDX_BYTES`] are
+/// inflated, so a small file claiming a huge output cannot exhaust memory.
+pub fn maybe_gunzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>, TrainError> {
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         GzDecoder::new(&raw[..])
+            .take(MAX_IDX_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| TrainError::Data(format!("{}: bad gzip data: {e}", path.display())))?;
+        if out.len() as u64 > MAX_IDX_BYTES {
+            return Err(TrainError::Data(format!(
+                "{}: decompresses to more than {MAX_IDX_BYTES} bytes",
+                path.display()
+            )));
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -110,34 +126,46 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 pub fn read_idx(images: &Path, labels: &Path) -> Result<Dataset, TrainError> {
     let im = read_maybe_gz(images)?;
     let lb = read_maybe_gz(labels)?;
-    if im.len() < 16 || be_u32(&im, 0) != 2051 {
+    parse_idx(&im, &lb, images, labels)
+}
+
+/// Parses the (decompressed) bytes of an IDX image file and label file; the paths only name them
+/// in errors. Sizes claimed by the headers are checked against the data before anything is
+/// allocated.
+pub fn parse_idx(
+    im: &[u8],
+    lb: &[u8],
+    images: &Path,
+    labels: &Path,
+) -> Result<Dataset, TrainError> {
+    if im.len() < 16 || be_u32(im, 0) != 2051 {
         return Err(TrainError::Data(format!(
             "{}: not an IDX image file (magic {}, expected 2051)",
             images.display(),
             if im.len() >= 4 {
-                be_u32(&im, 0).to_string()
+                be_u32(im, 0).to_string()
             } else {
                 "missing".into()
             }
         )));
     }
-    if lb.len() < 8 || be_u32(&lb, 0) != 2049 {
+    if lb.len() < 8 || be_u32(lb, 0) != 2049 {
         return Err(TrainError::Data(format!(
             "{}: not an IDX label file (magic {}, expected 2049)",
             labels.display(),
             if lb.len() >= 4 {
-                be_u32(&lb, 0).to_string()
+                be_u32(lb, 0).to_string()
             } else {
                 "missing".into()
             }
         )));
     }
     let (n, rows, cols) = (
-        be_u32(&im, 4) as usize,
-        be_u32(&im, 8) as usize,
-        be_u32(&im, 12) as usize,
+        be_u32(im, 4) as usize,
+        be_u32(im, 8) as usize,
+        be_u32(im, 12) as usize,
     );
-    let nl = be_u32(&lb, 4) as usize;
+    let nl = be_u32(lb, 4) as usize;
     if n != nl {
         return Err(TrainError::Data(format!(
             "{} has {n} images but {} has {nl} labels",
@@ -146,12 +174,19 @@ pub fn read_idx(images: &Path, labels: &Path) -> Result<Dataset, TrainError> {
         )));
     }
     let dim = rows * cols;
-    if im.len() < 16 + n * dim {
+    let need = dim.checked_mul(n).and_then(|v| v.checked_add(16));
+    if need.is_none_or(|need| im.len() < need) {
         return Err(TrainError::Data(format!(
             "{}: truncated: {n} images of {rows}×{cols} need {} bytes, found {}",
             images.display(),
-            16 + n * dim,
+            need.map_or("more than 2^64".into(), |v| v.to_string()),
             im.len()
+        )));
+    }
+    if n > 0 && dim == 0 {
+        return Err(TrainError::Data(format!(
+            "{}: images of {rows}×{cols} have no pixels",
+            images.display()
         )));
     }
     if lb.len() < 8 + n {
