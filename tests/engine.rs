@@ -145,7 +145,8 @@ fn brownian_reach_matches_exact_mfpt_to_the_window_edge() {
     assert_eq!(e.high_fraction().unwrap().value, 0.0, "entered from below");
 }
 
-/// Saddle crossing, σ² = 0.2: exact T(−1 → 0) = 30.8213 (DESIGN.md §2). With the bridge test the
+/// Saddle crossing, σ² = 0.2: exact T(−1 → 0) = 30.8213 (nested quadrature, also checked with
+/// scipy.integrate.quad in src/theory/mod.rs). With the bridge test the
 /// remaining Euler bias is O(dt) (measured: 30.89 at dt = 1e-2, 30.93 at 1e-3, both within 1 SE), so
 /// the tolerance is 4 SE. Without it, the mean matches the exact time to the shifted boundary
 /// 0 + β·σ·√dt (within 4 SE), 6–7 % above the true value.
@@ -452,7 +453,7 @@ fn exit_times_are_close_to_exponential() {
 /// Explicit Euler + cubic drift + heavy tails: after a jump to x < −√((1+dt)/dt) ≈ −10.05 the drift
 /// step x − U′(x)·dt lands beyond the saddle. Predicted share of such spurious transitions: rate of jumps
 /// from −1 to below −10.05, ε^α(c_α/α)·9.05^{−α} = 2.32e-4, times the true mean transition time (≈ 134):
-/// 3.1 % (DESIGN.md §3 measured 2.9 %). Tolerance 4 binomial SE. The split, implicit and tamed schemes
+/// 3.1 % (an earlier measurement with other streams gave 2.9 %). Tolerance 4 binomial SE. The split, implicit and tamed schemes
 /// cannot cross the saddle by their drift part: zero spurious transitions.
 #[test]
 fn explicit_euler_makes_spurious_transitions_and_stable_schemes_do_not() {

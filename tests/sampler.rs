@@ -196,7 +196,7 @@ fn tail_follows_the_power_law() {
 
 #[test]
 fn c_alpha_known_values() {
-    // c_1 = 1/π (Cauchy); c_1.5 = Γ(2.5)·sin(3π/4)/π = 0.299207 (DESIGN.md §2).
+    // c_1 = 1/π (Cauchy); c_1.5 = Γ(2.5)·sin(3π/4)/π = (3√π/4)(√2/2)/π = 0.299207.
     assert!((c_alpha(1.0) - 1.0 / PI).abs() < 1e-15);
     assert!((c_alpha(1.5) - 0.299_206_9).abs() < 1e-6);
 }

@@ -338,7 +338,8 @@ mod tests {
         assert!(
             (k - 2.0 * PI / 2f64.sqrt() * 2.5f64.exp()).abs() < 1e-10 && (k - 54.1254).abs() < 1e-4
         );
-        // Exact MFPT (DESIGN.md §2): T(−1 → +1) = 66.2686, T(−1 → 0) = 30.8213.
+        // Exact MFPT, T(−1 → +1) = 66.26863, T(−1 → 0) = 30.82130: the same double integral by
+        // scipy.integrate.quad, nested, relative tolerance 1e-12 (independent of levylab).
         let t1 = mean_first_passage(&dw(), -1.0, 1.0, s).unwrap();
         let t0 = mean_first_passage(&dw(), -1.0, 0.0, s).unwrap();
         assert!((t1 - 66.2686).abs() < 1e-4, "{t1}");
