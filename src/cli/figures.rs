@@ -903,7 +903,7 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
     let mut s = embedded("sgd-step-size")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
-    let tr = |variant: &str, col: usize, label: &str, with_theory: bool| -> Trace {
+    let tr = |variant: &str, col: usize, label: &str, theory: &[(&str, &str)]| -> Trace {
         let pts: Vec<&super::run::PointSummary> =
             sums.iter().filter(|p| p.variant == variant).collect();
         let eta = |p: &&super::run::PointSummary| {
@@ -912,16 +912,17 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
         Trace {
             label: label.into(),
             markers: pts.iter().filter_map(|p| marker(p, eta(p))).collect(),
-            dashed: if with_theory {
-                vec![(
-                    "Imkeller–Pavlyukevich at ε = η^((α−1)/α)·σ".into(),
-                    pts.iter()
-                        .filter_map(|p| Some((eta(p), *p.theory.get("levy_ip")?)))
-                        .collect(),
-                )]
-            } else {
-                vec![]
-            },
+            dashed: theory
+                .iter()
+                .map(|(key, name)| {
+                    (
+                        name.to_string(),
+                        pts.iter()
+                            .filter_map(|p| Some((eta(p), *p.theory.get(key)?)))
+                            .collect(),
+                    )
+                })
+                .collect(),
             color: col,
             ..Default::default()
         }
@@ -935,7 +936,10 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
             "discrete recursion vs its continuous-time limit",
             axis("step size η", true),
             axis("exit time = iterations × η", true),
-            vec![tr("recursion", 0, "SGD recursion", true), tr("continuous", 1, "continuous SDE", false)],
+            vec![
+                tr("recursion", 0, "SGD recursion", &[("levy_ip", "Imkeller–Pavlyukevich at ε = η^((α−1)/α)·σ")]),
+                tr("continuous", 1, "continuous SDE", &[("levy_exact", "continuous SDE: exact (nonlocal solver)")]),
+            ],
         )],
     )
 }
