@@ -16,7 +16,7 @@ use super::{Event, Outcome, Scheme, SdeError, Side};
 use crate::landscape::Landscape;
 use crate::noise::Noise;
 use crate::rng;
-use crate::simd::{Isa, Lanes, Scalar};
+use crate::simd::{self, Isa, Lanes, Scalar, WithLanes};
 
 /// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0.
 pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
@@ -236,18 +236,26 @@ impl Simulation {
     /// one thread, summed (a throughput reference for the engine: everything but the scheme and the
     /// event).
     pub fn noise_only(&self, isa: Option<Isa>, paths: u64, steps: u64, seed: u64) -> f64 {
-        let isa = isa.unwrap_or_else(Isa::detect);
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `isa` comes from `Isa::detect` or the caller's `Isa::available` choice.
-            #[allow(unsafe_code)]
-            Isa::Avx512 => unsafe { noise_avx512(self, paths, steps, seed) },
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: as above.
-            #[allow(unsafe_code)]
-            Isa::Avx2 => unsafe { noise_avx2(self, paths, steps, seed) },
-            _ => noise_generic::<Scalar>(self, paths, steps, seed),
+        struct Noise<'a> {
+            sim: &'a Simulation,
+            paths: u64,
+            steps: u64,
+            seed: u64,
         }
+        impl WithLanes for Noise<'_> {
+            type Output = f64;
+            #[inline(always)]
+            fn call<V: Lanes>(self) -> f64 {
+                noise_generic::<V>(self.sim, self.paths, self.steps, self.seed)
+            }
+        }
+        let code = Noise {
+            sim: self,
+            paths,
+            steps,
+            seed,
+        };
+        simd::dispatch(isa.unwrap_or_else(Isa::detect), code)
     }
 
     /// The lanes over paths [lo, hi) on the instruction set `isa`.
@@ -263,56 +271,28 @@ impl Simulation {
             // Interrupted before this chunk started: its paths are censored at time 0, not dropped.
             return (vec![Outcome::Censored { time: 0.0 }; total], 0);
         }
-        match isa {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => {
-                // SAFETY: `isa` comes from `Isa::detect`/`Isa::available`, which check the CPU.
-                #[allow(unsafe_code)]
-                unsafe {
-                    run_avx512(self, seed, lo, hi, width, done, stop)
-                }
-            }
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => {
-                // SAFETY: as above.
-                #[allow(unsafe_code)]
-                unsafe {
-                    run_avx2(self, seed, lo, hi, width, done, stop)
-                }
-            }
-            _ => run_generic::<Scalar>(self, seed, lo, hi, width, done, stop),
+        struct Lanes_<'a> {
+            sim: &'a Simulation,
+            chunk: (u64, u64, u64, usize),
+            done: &'a AtomicU64,
+            stop: &'a AtomicBool,
         }
+        impl WithLanes for Lanes_<'_> {
+            type Output = (Vec<Outcome>, u64);
+            #[inline(always)]
+            fn call<V: Lanes>(self) -> Self::Output {
+                let (seed, lo, hi, width) = self.chunk;
+                run_generic::<V>(self.sim, seed, lo, hi, width, self.done, self.stop)
+            }
+        }
+        let code = Lanes_ {
+            sim: self,
+            chunk: (seed, lo, hi, width),
+            done,
+            stop,
+        };
+        simd::dispatch(isa, code)
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn run_avx2(
-    sim: &Simulation,
-    seed: u64,
-    lo: u64,
-    hi: u64,
-    width: usize,
-    done: &AtomicU64,
-    stop: &AtomicBool,
-) -> (Vec<Outcome>, u64) {
-    run_generic::<crate::simd::Avx2>(sim, seed, lo, hi, width, done, stop)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn run_avx512(
-    sim: &Simulation,
-    seed: u64,
-    lo: u64,
-    hi: u64,
-    width: usize,
-    done: &AtomicU64,
-    stop: &AtomicBool,
-) -> (Vec<Outcome>, u64) {
-    run_generic::<crate::simd::Avx512>(sim, seed, lo, hi, width, done, stop)
 }
 
 #[inline(always)]
@@ -334,20 +314,6 @@ fn noise_generic<V: Lanes>(sim: &Simulation, paths: u64, steps: u64, seed: u64) 
     let mut out = [0f64; 8];
     total.store(&mut out[..V::N]);
     out.iter().sum()
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn noise_avx2(sim: &Simulation, paths: u64, steps: u64, seed: u64) -> f64 {
-    noise_generic::<crate::simd::Avx2>(sim, paths, steps, seed)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn noise_avx512(sim: &Simulation, paths: u64, steps: u64, seed: u64) -> f64 {
-    noise_generic::<crate::simd::Avx512>(sim, paths, steps, seed)
 }
 
 /// Steps a lane bundle takes in registers before its state goes back to memory.

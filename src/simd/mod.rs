@@ -300,6 +300,54 @@ impl Isa {
     }
 }
 
+/// Code generic over [`Lanes`], run by [`dispatch`] on the instruction set asked for.
+///
+/// `call` must be `#[inline(always)]` (and so must everything it calls on the lanes): it is then
+/// compiled inside a function with that instruction set enabled.
+pub trait WithLanes {
+    /// What the code returns.
+    type Output;
+    /// Runs the code with lanes `V`.
+    fn call<V: Lanes>(self) -> Self::Output;
+}
+
+/// Runs `code` with the lanes of `isa`: the one place where an instruction set is entered.
+///
+/// # Panics
+/// If `isa` is not available on this CPU ([`Isa::available`]).
+pub fn dispatch<K: WithLanes>(isa: Isa, code: K) -> K::Output {
+    assert!(
+        Isa::available().contains(&isa),
+        "{} is not available on this CPU",
+        isa.name()
+    );
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU supports AVX-512 F/DQ and FMA (checked above).
+        #[allow(unsafe_code)]
+        Isa::Avx512 => unsafe { on_avx512(code) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU supports AVX2 and FMA (checked above).
+        #[allow(unsafe_code)]
+        Isa::Avx2 => unsafe { on_avx2(code) },
+        _ => code.call::<Scalar>(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn on_avx2<K: WithLanes>(code: K) -> K::Output {
+    code.call::<Avx2>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
+#[allow(unsafe_code)]
+unsafe fn on_avx512<K: WithLanes>(code: K) -> K::Output {
+    code.call::<Avx512>()
+}
+
 /// Standard S1 stable variates `S_α(1, β, 0)` from pairs of stream words, computed with the vector
 /// CMS transform on `isa`: `out[i]` = CMS(V = π(U(w1[i]) − ½), W = −ln U(w2[i])), U as in
 /// [`math::open01`]. Every instruction set gives the same bits.
@@ -308,47 +356,28 @@ impl Isa {
 /// If the slices differ in length, or `isa` is not available on this CPU.
 pub fn stable_batch(isa: Isa, alpha: f64, beta: f64, w1: &[u64], w2: &[u64], out: &mut [f64]) {
     assert!(w1.len() == out.len() && w2.len() == out.len());
-    assert!(
-        Isa::available().contains(&isa),
-        "{} is not available",
-        isa.name()
-    );
+    struct Batch<'a> {
+        cms: math::Cms,
+        w1: &'a [u64],
+        w2: &'a [u64],
+        out: &'a mut [f64],
+    }
+    impl WithLanes for Batch<'_> {
+        type Output = ();
+        #[inline(always)]
+        fn call<V: Lanes>(self) {
+            let whole = self.out.len() / V::N * V::N;
+            for i in (0..whole).step_by(V::N) {
+                let v: V = self
+                    .cms
+                    .sample(V::u_load(&self.w1[i..]), V::u_load(&self.w2[i..]));
+                v.store(&mut self.out[i..]);
+            }
+            for i in whole..self.out.len() {
+                self.out[i] = self.cms.sample::<Scalar>(self.w1[i], self.w2[i]).0;
+            }
+        }
+    }
     let cms = math::Cms::new(alpha, beta);
-    match isa {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above.
-        #[allow(unsafe_code)]
-        Isa::Avx512 => unsafe { stable_avx512(&cms, w1, w2, out) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: availability checked above.
-        #[allow(unsafe_code)]
-        Isa::Avx2 => unsafe { stable_avx2(&cms, w1, w2, out) },
-        _ => stable_generic::<Scalar>(&cms, w1, w2, out),
-    }
-}
-
-#[inline(always)]
-fn stable_generic<V: Lanes>(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
-    let whole = out.len() / V::N * V::N;
-    for i in (0..whole).step_by(V::N) {
-        let v: V = cms.sample(V::u_load(&w1[i..]), V::u_load(&w2[i..]));
-        v.store(&mut out[i..]);
-    }
-    for i in whole..out.len() {
-        out[i] = cms.sample::<Scalar>(w1[i], w2[i]).0;
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn stable_avx2(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
-    stable_generic::<Avx2>(cms, w1, w2, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-#[allow(unsafe_code)]
-unsafe fn stable_avx512(cms: &math::Cms, w1: &[u64], w2: &[u64], out: &mut [f64]) {
-    stable_generic::<Avx512>(cms, w1, w2, out)
+    dispatch(isa, Batch { cms, w1, w2, out });
 }
