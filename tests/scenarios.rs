@@ -229,7 +229,7 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown key",
             r("seed = 1", "seed = 1\nbogus = 3"),
-            ":3:1: unknown field `bogus`, expected one of `name`, `description`, `seed`, `paths`, `horizon`, `landscape`, `noise`, `integrator`, `event`, `sgd`, `sweep`, `variants`",
+            ":3:1: unknown field `bogus`, expected one of `name`, `description`, `seed`, `paths`, `horizon`, `landscape`, `noise`, `integrator`, `event`, `sgd`, `output`, `sweep`, `variants`",
         ),
         (
             "missing paths",
@@ -594,4 +594,54 @@ fn censored_points_report_the_restricted_mean_and_flag_the_mle() {
     assert_eq!(p["mle_reliable"], false);
     assert!(p["mle_warning"].as_str().unwrap().contains("censored"));
     assert!(p["censored_fraction"].as_f64().unwrap() > 0.3);
+}
+
+/// `[output] exit_times` decides whether exit_times.csv is written; by default it is written only
+/// when a point has at most 10⁶ paths, and a stale file from an earlier run is removed.
+#[test]
+fn per_path_output_is_written_only_when_asked_or_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = "name = \"o\"\nseed = 1\npaths = 50\nhorizon = 5.0\n[landscape]\nkind = \"flat\"\n\
+                [noise]\nkind = \"brownian\"\nsigma = 20.0\n[integrator]\nscheme = \"euler\"\n\
+                dt = 0.001\n[event]\nkind = \"interval\"\ndomain = [-1.0, 1.0]\nstart = 0.0\n";
+    let out = dir.path().join("out");
+    let run = |text: &str, extra: &[&str]| {
+        let f = dir.path().join("o.toml");
+        std::fs::write(&f, text).unwrap();
+        let mut args = vec![
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        args.extend_from_slice(extra);
+        let o = levylab(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("o/summary.json")).unwrap())
+                .unwrap();
+        (
+            out.join("o/exit_times.csv").exists(),
+            s["exit_times_csv"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(run(base, &[]), (true, true));
+    assert_eq!(
+        run(&format!("{base}[output]\nexit_times = false\n"), &[]),
+        (false, false)
+    );
+    assert_eq!(
+        run(&format!("{base}[output]\nexit_times = true\n"), &[]),
+        (true, true)
+    );
+    // Over 10⁶ paths per point: off by default (these paths end within a few steps).
+    assert_eq!(run(base, &["--paths", "1000001"]), (false, false));
+    // A wrong type is located and named.
+    let f = dir.path().join("bad.toml");
+    std::fs::write(&f, format!("{base}[output]\nexit_times = \"yes\"\n")).unwrap();
+    let o = levylab(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("bad.toml:18") && e.contains("exit_times"), "{e}");
 }

@@ -147,6 +147,7 @@ struct Summary<'a> {
     source: String,
     seed: u64,
     paths_per_point: u64,
+    exit_times_csv: bool,
     version: &'static str,
     interrupted: bool,
     points: &'a [PointSummary],
@@ -405,6 +406,7 @@ fn write_outputs(
         source: s.source.display().to_string(),
         seed: s.seed,
         paths_per_point: s.paths,
+        exit_times_csv: s.writes_exit_times(),
         version: env!("CARGO_PKG_VERSION"),
         interrupted,
         points,
@@ -413,10 +415,18 @@ fn write_outputs(
         &dir.join("summary.json"),
         (serde_json::to_string_pretty(&summary)? + "\n").as_bytes(),
     )?;
-    write_atomic(
-        &dir.join("exit_times.csv"),
-        csv(points, outcomes).as_bytes(),
-    )?;
+    let csv_path = dir.join("exit_times.csv");
+    if s.writes_exit_times() {
+        write_atomic(&csv_path, csv(points, outcomes).as_bytes())?;
+    } else {
+        // No stale per-path file from an earlier run of the same scenario beside this summary.
+        match std::fs::remove_file(&csv_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", csv_path.display()));
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 

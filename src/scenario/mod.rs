@@ -143,6 +143,20 @@ pub struct Scenario {
     pub source: PathBuf,
     /// All points, variants outermost, in sweep order.
     pub points: Vec<Point>,
+    /// `[output] exit_times`: write exit_times.csv (one row per path); None = only when a point
+    /// has at most [`EXIT_TIMES_DEFAULT_MAX_PATHS`] paths.
+    pub exit_times: Option<bool>,
+}
+
+/// Paths per point up to which exit_times.csv is written by default.
+pub const EXIT_TIMES_DEFAULT_MAX_PATHS: u64 = 1_000_000;
+
+impl Scenario {
+    /// Whether a run of this scenario writes exit_times.csv.
+    pub fn writes_exit_times(&self) -> bool {
+        self.exit_times
+            .unwrap_or(self.paths <= EXIT_TIMES_DEFAULT_MAX_PATHS)
+    }
 }
 
 struct Ctx<'a> {
@@ -225,7 +239,23 @@ fn blame_key(src: &str, span_start: usize, msg: &str) -> Option<(String, (usize,
     let (line0, _) = line_col(src, span_start);
     let header = src.lines().nth(line0 - 1)?.trim();
     if !(header.starts_with('[') && header.ends_with(']')) {
-        return None;
+        // A plain field: the span is on its own `key = value` line; name it with its table.
+        let (key, _) = header.split_once('=')?;
+        let table = src
+            .lines()
+            .take(line0 - 1)
+            .map(str::trim)
+            .filter(|l| l.starts_with('[') && l.ends_with(']'))
+            .last()
+            .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+        let key = key.trim();
+        let field = table.map_or(key.to_string(), |t| format!("{t}.{key}"));
+        let line = src.lines().nth(line0 - 1)?;
+        return Some((
+            field,
+            (line0, line.len() - line.trim_start().len() + 1),
+            format!("expected {expected}, got {got}"),
+        ));
     }
     let table = header.trim_matches(|c| c == '[' || c == ']').trim();
     for (k, l) in src.lines().enumerate().skip(line0) {
@@ -367,6 +397,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         paths: raw.paths,
         source: file.to_path_buf(),
         points,
+        exit_times: raw.output.exit_times,
     })
 }
 

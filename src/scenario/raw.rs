@@ -2,6 +2,13 @@
 
 use serde::Deserialize;
 
+/// `[output]`: which files a run writes beyond summary.json and the PNG.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawOutput {
+    pub exit_times: Option<bool>,
+}
+
 /// The whole file (variants and sweeps still unexpanded).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +25,8 @@ pub(crate) struct RawScenario {
     pub integrator: Option<RawIntegrator>,
     pub event: RawEvent,
     pub sgd: Option<RawSgd>,
+    #[serde(default)]
+    pub output: RawOutput,
     #[allow(dead_code)]
     // expanded from the document table, read here only to reject unknown fields early
     pub sweep: Option<toml::Table>,
