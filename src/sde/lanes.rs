@@ -177,13 +177,6 @@ impl Kernel {
         }
     }
 
-    /// Words of the stream consumed per step.
-    pub(super) fn words_per_step(&self) -> usize {
-        2 * usize::from(self.gauss > 0.0)
-            + 2 * usize::from(self.stable.is_some())
-            + usize::from(self.bridge)
-    }
-
     /// U′(x).
     #[inline(always)]
     fn grad<V: Lanes>(&self, x: V) -> V {

@@ -31,7 +31,6 @@ pub struct Simulation {
     horizon: f64,
     start: f64,
     event: Event,
-    bridge: bool,
     kernel: Kernel,
 }
 
@@ -91,7 +90,6 @@ impl Simulation {
             horizon,
             start,
             event,
-            bridge,
             kernel,
         })
     }
@@ -123,16 +121,6 @@ impl Simulation {
     /// The event.
     pub fn event(&self) -> Event {
         self.event
-    }
-
-    /// Whether the Brownian-bridge crossing test is on.
-    pub fn bridge(&self) -> bool {
-        self.bridge
-    }
-
-    /// Stream words each path consumes per step.
-    pub fn words_per_step(&self) -> usize {
-        self.kernel.words_per_step()
     }
 
     /// The outcome of a lane whose step ended with `code`, from `x` to `y` at step count n + 1.

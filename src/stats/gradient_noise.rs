@@ -548,6 +548,7 @@ impl NoiseMeter {
         // Pass-1 buffers are no longer needed.
         self.sum = Vec::new();
         self.prev = Vec::new();
+        self.log_diff = Vec::new();
         self.nonzero_diff = Vec::new();
     }
 
