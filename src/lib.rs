@@ -22,6 +22,7 @@
 //! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor, the
 //!   multi-well Markov chain: pure functions.
 //! * [`scenario`] — scenario TOML → validated simulation points, and which theory applies to each.
+//! * [`experiment`] — running a scenario (or one shard of it), merging shards, writing the results.
 //! * [`trainer`] — the embedded digits set, IDX files, an f32 MLP on matrixmultiply, SGD, and the
 //!   streamed gradient-noise measurement.
 //! * [`figures`] — PNG drawing with the embedded font; takes finished data only.
@@ -38,6 +39,7 @@
 
 pub mod cli;
 pub mod error;
+pub mod experiment;
 pub mod figures;
 pub mod io;
 pub mod landscape;

@@ -525,8 +525,12 @@ fn ball_exits_match_exact_formulas() {
     )
     .unwrap();
     let e = exit_sample(
-        &b.run(4000, 11, &AtomicU64::new(0), &AtomicBool::new(false))
-            .0,
+        &b.run(
+            &RunConfig::new(4000, 11),
+            &AtomicU64::new(0),
+            &AtomicBool::new(false),
+        )
+        .outcomes,
     );
     let m = e.mean().unwrap();
     let exact = theory::brownian_ball_exit_time(0.5, 1.0, 0.3, 3).unwrap();
@@ -556,8 +560,12 @@ fn ball_exits_match_exact_formulas() {
         )
         .unwrap();
         let e = exit_sample(
-            &s.run(8000, 12, &AtomicU64::new(0), &AtomicBool::new(false))
-                .0,
+            &s.run(
+                &RunConfig::new(8000, 12),
+                &AtomicU64::new(0),
+                &AtomicBool::new(false),
+            )
+            .outcomes,
         );
         let m = e.mean().unwrap();
         let exact = theory::getoor_exit_time(alpha, 0.1, 1.0, 0.5, dim).unwrap();

@@ -3,14 +3,13 @@
 //! exactly the numbers drawn.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 
 use anyhow::Context;
 use clap::Args;
 use rand::distr::Distribution;
 use rand_distr::{StandardNormal, StudentT};
 
-use super::run::{run_point, summarize};
+use crate::experiment::{self, PointSummary};
 use crate::figures::{self, Axis, Panel, Trace};
 use crate::io::write_atomic;
 use crate::landscape::{Landscape, Potential, Quartic};
@@ -147,20 +146,9 @@ fn embedded(name: &str) -> anyhow::Result<Scenario> {
 }
 
 /// Runs every point of a scenario with `paths` paths: (summaries, outcomes) in point order.
-fn run_scenario(
-    s: &mut Scenario,
-    paths: u64,
-) -> (Vec<super::run::PointSummary>, Vec<Vec<Outcome>>) {
+fn run_scenario(s: &mut Scenario, paths: u64) -> (Vec<PointSummary>, Vec<Vec<Outcome>>) {
     s.paths = paths;
-    let mut sums = Vec::new();
-    let mut outs = Vec::new();
-    for p in &s.points {
-        let t0 = std::time::Instant::now();
-        let (o, steps) = run_point(p, s, &AtomicU64::new(0));
-        sums.push(summarize(p, &o, steps, t0.elapsed().as_secs_f64()));
-        outs.push(o);
-    }
-    (sums, outs)
+    experiment::simulate(s).into_iter().unzip()
 }
 
 fn digits_data() -> anyhow::Result<(data::Dataset, data::Dataset)> {
@@ -723,28 +711,23 @@ fn loglog_slope(pts: &[(f64, f64)]) -> f64 {
     sxy / sxx
 }
 
-fn marker(p: &super::run::PointSummary, x: f64) -> Option<(f64, f64, f64, f64)> {
+fn marker(p: &PointSummary, x: f64) -> Option<(f64, f64, f64, f64)> {
     let (m, se) = (p.mean?, p.mean_se.unwrap_or(0.0));
     Some((x, m, m - se, m + se))
 }
 
-fn fig_exit_vs_noise(c: &Ctx, sums: &[super::run::PointSummary], paths: u64) -> anyhow::Result<()> {
-    let br: Vec<&super::run::PointSummary> =
-        sums.iter().filter(|p| p.variant == "brownian").collect();
-    let lv: Vec<&super::run::PointSummary> = sums.iter().filter(|p| p.variant == "levy").collect();
-    let sig =
-        |p: &super::run::PointSummary| p.params.get("noise.sigma").copied().unwrap_or(f64::NAN);
-    let eps =
-        |p: &super::run::PointSummary| p.params.get("noise.epsilon").copied().unwrap_or(f64::NAN);
-    let inv_s2 = |p: &&super::run::PointSummary| 1.0 / sig(p).powi(2);
-    let th = |v: &[&super::run::PointSummary],
-              key: &str,
-              x: &dyn Fn(&&super::run::PointSummary) -> f64|
-     -> Vec<(f64, f64)> {
-        v.iter()
-            .filter_map(|p| Some((x(p), *p.theory.get(key)?)))
-            .collect()
-    };
+fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Result<()> {
+    let br: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "brownian").collect();
+    let lv: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "levy").collect();
+    let sig = |p: &PointSummary| p.params.get("noise.sigma").copied().unwrap_or(f64::NAN);
+    let eps = |p: &PointSummary| p.params.get("noise.epsilon").copied().unwrap_or(f64::NAN);
+    let inv_s2 = |p: &&PointSummary| 1.0 / sig(p).powi(2);
+    let th =
+        |v: &[&PointSummary], key: &str, x: &dyn Fn(&&PointSummary) -> f64| -> Vec<(f64, f64)> {
+            v.iter()
+                .filter_map(|p| Some((x(p), *p.theory.get(key)?)))
+                .collect()
+        };
     // The power law is asymptotic (ε → 0): fit it over the small-noise points only.
     let lv_pts: Vec<(f64, f64)> = lv
         .iter()
@@ -790,7 +773,7 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[super::run::PointSummary], paths: u64) -> 
 
 fn fig_distribution(
     c: &Ctx,
-    sums: &[super::run::PointSummary],
+    sums: &[PointSummary],
     outs: &[Vec<Outcome>],
     paths: u64,
 ) -> anyhow::Result<()> {
@@ -854,8 +837,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
     let series = |variant: &str, key: &str, col: usize, label: &str, theory: &[&str]| -> Trace {
-        let pts: Vec<&super::run::PointSummary> =
-            sums.iter().filter(|p| p.variant == variant).collect();
+        let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
         Trace {
             label: label.into(),
             markers: pts
@@ -868,7 +850,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
                     (
                         format!("{label}: {t}"),
                         pts.iter()
-                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(t)?)))
+                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(*t)?)))
                             .collect(),
                     )
                 })
@@ -904,11 +886,8 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
     let tr = |variant: &str, col: usize, label: &str, theory: &[(&str, &str)]| -> Trace {
-        let pts: Vec<&super::run::PointSummary> =
-            sums.iter().filter(|p| p.variant == variant).collect();
-        let eta = |p: &&super::run::PointSummary| {
-            p.params.get("sgd.step_size").copied().unwrap_or(f64::NAN)
-        };
+        let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
+        let eta = |p: &&PointSummary| p.params.get("sgd.step_size").copied().unwrap_or(f64::NAN);
         Trace {
             label: label.into(),
             markers: pts.iter().filter_map(|p| marker(p, eta(p))).collect(),
@@ -918,7 +897,7 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
                     (
                         name.to_string(),
                         pts.iter()
-                            .filter_map(|p| Some((eta(p), *p.theory.get(key)?)))
+                            .filter_map(|p| Some((eta(p), *p.theory.get(*key)?)))
                             .collect(),
                     )
                 })

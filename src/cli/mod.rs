@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 pub use estimate::EstimateArgs;
 pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
 pub use noise::NoiseArgs;
-pub use run::{Interrupted, PointSummary, RunArgs, TheoryArgs, ValidateArgs, table};
+pub use run::{Interrupted, MergeArgs, RunArgs, TheoryArgs, ValidateArgs};
 pub use sample::{SampleArgs, draw};
 pub use train::TrainArgs;
 
@@ -31,6 +31,8 @@ pub struct Args {
 pub enum Command {
     /// Run a scenario file: simulate every point, compare with theory, write results.
     Run(RunArgs),
+    /// Combine the shards of a split run (`run --shard K/N`) into the whole run's results.
+    Merge(MergeArgs),
     /// Check scenario files without running them (exit 0 only if all are valid).
     Validate(ValidateArgs),
     /// Print a scenario's theory predictions without simulating.
@@ -52,6 +54,7 @@ pub enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Run(a) => run::run(a),
+        Command::Merge(a) => run::merge(a),
         Command::Validate(a) => run::validate(a),
         Command::Theory(a) => run::theory(a),
         Command::Train(a) => train::run(a),

@@ -141,6 +141,8 @@ pub struct Scenario {
     pub paths: u64,
     /// The file it came from.
     pub source: PathBuf,
+    /// The file's text (shards carry it, so that `merge` rebuilds exactly this scenario).
+    pub text: String,
     /// All points, variants outermost, in sweep order.
     pub points: Vec<Point>,
     /// `[output] exit_times`: write exit_times.csv (one row per path); None = only when a point
@@ -396,6 +398,7 @@ pub fn parse(src: &str, file: &Path) -> Result<Scenario, ScenarioError> {
         seed: raw.seed,
         paths: raw.paths,
         source: file.to_path_buf(),
+        text: src.to_string(),
         points,
         exit_times: raw.output.exit_times,
     })

@@ -9,9 +9,10 @@ use rand::distr::Distribution;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
-use super::{Outcome, SdeError, Side};
+use super::{Outcome, RunConfig, RunResult, SdeError, Side};
 use crate::noise::{NoiseError, Stable, StandardStable};
 use crate::rng::{self, PathRng};
+use crate::stats::ExitStats;
 
 /// A radial landscape in ℝᵈ.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -262,27 +263,49 @@ impl BallSimulation {
         (Outcome::Censored { time: self.horizon }, self.max_steps)
     }
 
-    /// Runs `paths` paths (indices 0..paths) in parallel; outcomes in path order and total steps.
-    /// `done` counts finished paths; once `stop` is set, paths not yet started are censored at time 0.
-    pub fn run(
-        &self,
-        paths: u64,
-        seed: u64,
-        done: &AtomicU64,
-        stop: &AtomicBool,
-    ) -> (Vec<Outcome>, u64) {
-        let res: Vec<(Outcome, u64)> = (0..paths)
+    /// Runs paths `cfg.first_path .. cfg.first_path + cfg.paths` in parallel (the lane width,
+    /// instruction set and recording fields of `cfg` do not apply). `done` counts finished paths;
+    /// once `stop` is set, paths not yet started are censored at time 0.
+    pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
+        const CHUNK: u64 = 1024;
+        let empty = || {
+            (
+                ExitStats::new(self.dt, self.horizon, cfg.exact_times),
+                0u64,
+                Vec::new(),
+            )
+        };
+        let (mut stats, steps, mut parts) = (0..cfg.paths.div_ceil(CHUNK))
             .into_par_iter()
-            .map(|p| {
-                if stop.load(Ordering::Relaxed) {
-                    return (Outcome::Censored { time: 0.0 }, 0);
+            .fold(empty, |(mut st, mut steps, mut parts), c| {
+                let lo = cfg.first_path + c * CHUNK;
+                let hi = (lo + CHUNK).min(cfg.first_path + cfg.paths);
+                let outs: Vec<Outcome> = (lo..hi)
+                    .map(|p| {
+                        if stop.load(Ordering::Relaxed) {
+                            return Outcome::Censored { time: 0.0 };
+                        }
+                        let (o, n) = self.simulate(cfg.seed, p);
+                        steps += n;
+                        done.fetch_add(1, Ordering::Relaxed);
+                        o
+                    })
+                    .collect();
+                outs.iter().for_each(|o| st.push(o));
+                if cfg.outcomes {
+                    parts.push((c, outs));
                 }
-                let r = self.simulate(seed, p);
-                done.fetch_add(1, Ordering::Relaxed);
-                r
+                (st, steps, parts)
             })
-            .collect();
-        let steps = res.iter().map(|r| r.1).sum();
-        (res.into_iter().map(|r| r.0).collect(), steps)
+            .reduce(empty, super::runner::merge_parts);
+        stats.normalize();
+        parts.sort_unstable_by_key(|p| p.0);
+        RunResult {
+            outcomes: parts.into_iter().flat_map(|p| p.1).collect(),
+            stats,
+            steps,
+            interrupted: stop.load(Ordering::Relaxed),
+            trajectories: Vec::new(),
+        }
     }
 }

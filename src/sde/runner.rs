@@ -17,6 +17,8 @@ use crate::landscape::Landscape;
 use crate::noise::Noise;
 use crate::rng;
 use crate::simd::{self, Isa, Lanes, Scalar, WithLanes};
+use crate::stats::ExitStats;
+use crate::stats::streaming::EXACT_MAX_PATHS;
 
 /// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0.
 pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
@@ -188,16 +190,25 @@ impl Simulation {
         let per_thread = cfg.paths / (lanes * rayon::current_num_threads() as u64 * 8).max(1);
         let chunk = lanes * per_thread.clamp(8, 512);
         let n_chunks = cfg.paths.div_ceil(chunk);
-        let parts: Vec<(Vec<Outcome>, u64)> = (0..n_chunks)
+        // Statistics are integer sums, merged in whatever order the threads finish: the result is
+        // the same for any split. Outcomes, when kept, are put back in path order.
+        let empty = || (self.stats(cfg), 0u64, Vec::new());
+        let (mut stats, steps, mut parts) = (0..n_chunks)
             .into_par_iter()
-            .map(|c| {
+            .fold(empty, |(mut st, steps, mut parts), c| {
                 let lo = cfg.first_path + c * chunk;
                 let hi = (lo + chunk).min(cfg.first_path + cfg.paths);
-                self.run_lanes(isa, (cfg.seed, lo, hi, width), done, stop)
+                let (outs, s) = self.run_lanes(isa, (cfg.seed, lo, hi, width), done, stop);
+                outs.iter().for_each(|o| st.push(o));
+                if cfg.outcomes {
+                    parts.push((c, outs));
+                }
+                (st, steps + s, parts)
             })
-            .collect();
-        let steps = parts.iter().map(|p| p.1).sum();
-        let outcomes = parts.into_iter().flat_map(|p| p.0).collect();
+            .reduce(empty, merge_parts);
+        stats.normalize();
+        parts.sort_unstable_by_key(|p| p.0);
+        let outcomes = parts.into_iter().flat_map(|p| p.1).collect();
         let trajectories = (0..cfg.record.min(cfg.paths))
             .map(|i| {
                 let mut t = Trajectory {
@@ -214,10 +225,17 @@ impl Simulation {
             .collect();
         RunResult {
             outcomes,
+            stats,
             steps,
             interrupted: stop.load(Ordering::Relaxed),
             trajectories,
         }
+    }
+
+    /// An empty statistics accumulator for this simulation's grid and horizon, in the mode `cfg`
+    /// asks for.
+    fn stats(&self, cfg: &RunConfig) -> ExitStats {
+        ExitStats::new(self.dt, self.horizon, cfg.exact_times)
     }
 
     /// The noise increments alone, as the kernel draws them: `paths` streams of `steps` increments on
@@ -302,6 +320,17 @@ fn noise_generic<V: Lanes>(sim: &Simulation, paths: u64, steps: u64, seed: u64) 
     let mut out = [0f64; 8];
     total.store(&mut out[..V::N]);
     out.iter().sum()
+}
+
+/// Chunk results combined: statistics merged, steps summed, kept outcomes collected.
+pub(super) fn merge_parts(
+    mut a: (ExitStats, u64, Vec<(u64, Vec<Outcome>)>),
+    b: (ExitStats, u64, Vec<(u64, Vec<Outcome>)>),
+) -> (ExitStats, u64, Vec<(u64, Vec<Outcome>)>) {
+    a.0.merge(&b.0)
+        .expect("chunks of one run share grid, horizon and mode");
+    a.2.extend(b.2);
+    (a.0, a.1 + b.1, a.2)
 }
 
 /// Steps a lane bundle takes in registers before its state goes back to memory.
@@ -455,10 +484,17 @@ pub struct RunConfig {
     /// Instruction set of the lane kernel (None: the widest this CPU has). Results are the same
     /// for every choice.
     pub isa: Option<Isa>,
+    /// Keep every path's outcome in [`RunResult::outcomes`] (memory grows with the paths); the
+    /// statistics in [`RunResult::stats`] are accumulated either way.
+    pub outcomes: bool,
+    /// Keep every exit time in the statistics (exact Kaplan–Meier quantiles) rather than a
+    /// histogram; parts of one split run must agree on it (see [`ExitStats`]).
+    pub exact_times: bool,
 }
 
 impl RunConfig {
-    /// `paths` paths from index 0 with seed `seed`, lane width 8, nothing recorded.
+    /// `paths` paths from index 0 with seed `seed`, lane width 8, nothing recorded, outcomes
+    /// kept, exit times exact up to [`EXACT_MAX_PATHS`] paths.
     pub fn new(paths: u64, seed: u64) -> Self {
         RunConfig {
             paths,
@@ -468,6 +504,8 @@ impl RunConfig {
             record: 0,
             record_every: 1,
             isa: None,
+            outcomes: true,
+            exact_times: paths <= EXACT_MAX_PATHS,
         }
     }
 }
@@ -484,8 +522,10 @@ pub struct Trajectory {
 /// Everything a run produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunResult {
-    /// One outcome per path, in path order.
+    /// One outcome per path, in path order (empty unless [`RunConfig::outcomes`]).
     pub outcomes: Vec<Outcome>,
+    /// The exit-time statistics of every path.
+    pub stats: ExitStats,
     /// Total steps simulated.
     pub steps: u64,
     /// Whether the run was stopped early.

@@ -118,120 +118,49 @@ impl ExitSample {
     /// Restricted mean: the area under the Kaplan–Meier survival curve from 0 to L, the largest
     /// censoring time (with no censoring, the plain mean). It estimates E[min(τ, L)] without any
     /// model of the law beyond L, so it is a lower bound of E[τ] when paths are censored. Returns
-    /// the estimate with its standard error and L (∞ without censoring).
-    ///
-    /// # Formula
-    /// ```text
-    /// μ̂(L) = Σ_k S(t_{k−1})·(t_k − t_{k−1})  over the exit times t_k ≤ L, plus S(t_last)·(L − t_last)
-    /// Var  = Σ_{t_k ≤ L} A_k² d_k / (n_k (n_k − d_k)),   A_k = ∫_{t_k}^{L} S(u) du
-    /// ```
-    /// (n_k at risk and d_k exits at t_k; Klein & Moeschberger 2003, Survival Analysis, §4.5). With
-    /// every censoring at the horizon T this is the mean of min(τᵢ, T).
+    /// the estimate with its standard error and L (∞ without censoring). See [`Events::restricted_mean`].
     pub fn restricted_mean(&self) -> Option<(Estimate, f64)> {
         if self.censored.is_empty() {
             return self.mean().ok().map(|m| (m, f64::INFINITY));
         }
         let limit = self.censored.iter().copied().fold(0.0, f64::max);
-        let steps: Vec<_> = self
-            .km_curve()
-            .into_iter()
-            .filter(|s| s.0 <= limit)
-            .collect();
-        // Area from each exit time to L, accumulated backwards.
-        let mut area_after = vec![0.0; steps.len()];
-        let mut acc = 0.0;
-        for k in (0..steps.len()).rev() {
-            let next = steps.get(k + 1).map_or(limit, |s| s.0);
-            acc += steps[k].3 * (next - steps[k].0);
-            area_after[k] = acc;
-        }
-        let first = steps.first().map_or(limit, |s| s.0);
-        let mean = first + acc;
-        let var: f64 = steps
-            .iter()
-            .zip(&area_after)
-            .filter(|((_, n, d, _), _)| n > d)
-            .map(|((_, n, d, _), a)| a * a * d / (n * (n - d)))
-            .sum();
-        Some((
-            Estimate {
-                value: mean,
-                std_err: var.sqrt(),
-            },
-            limit,
-        ))
+        Some((self.events().restricted_mean(limit), limit))
     }
 
     /// Whether the exponential MLE of the mean can be trusted on this sample: `None` if it can,
-    /// otherwise the reason. It extrapolates the law beyond the horizon as exponential, which is
-    /// checked two ways: the censored share must be at most `MAX_CENSORED` (10 %: beyond it the
-    /// unobserved tail carries a large part of the estimate), and the fitted law must reproduce the
-    /// observed survival at the horizon, |Ŝ(L) − e^{−L/m̂}| ≤ 3 binomial standard errors.
+    /// otherwise the reason (see [`mle_check`]).
     pub fn mle_check(&self) -> Option<String> {
         if self.censored.is_empty() {
             return None;
         }
-        let n = (self.exited.len() + self.censored.len()) as f64;
-        let share = self.censored.len() as f64 / n;
-        if share > MAX_CENSORED {
-            return Some(format!(
-                "{:.1} % of paths censored (over {:.0} %): the mean depends on the law beyond the horizon",
-                100.0 * share,
-                100.0 * MAX_CENSORED
-            ));
-        }
         let (m, _) = self.exponential_mean().ok()?;
         let limit = self.censored.iter().copied().fold(0.0, f64::max);
-        let observed = self.km_survival(limit);
-        let fitted = (-limit / m.value).exp();
-        let se = (fitted * (1.0 - fitted) / n).sqrt().max(1.0 / n);
-        ((observed - fitted).abs() > 3.0 * se).then(|| {
-            format!(
-                "survival at the horizon {observed:.4} vs {fitted:.4} for the fitted exponential law: the exit law is not exponential"
-            )
-        })
+        mle_check(
+            self.exited.len() as u64,
+            self.censored.len() as u64,
+            m.value,
+            limit,
+            self.km_survival(limit),
+        )
     }
 
     /// Kaplan–Meier survival Ŝ(t) (right-continuous).
     pub fn km_survival(&self, t: f64) -> f64 {
-        self.km_curve()
-            .iter()
-            .take_while(|s| s.0 <= t)
-            .last()
-            .map_or(1.0, |s| s.3)
+        self.events().survival(t)
     }
 
-    /// The Kaplan–Meier curve: for every distinct exit time t (increasing), (t, n at risk just
-    /// before t, exits at t, Ŝ just after t). Exits at a tied time come before censorings at that
-    /// time (the usual convention).
-    fn km_curve(&self) -> Vec<(f64, f64, f64, f64)> {
+    /// The distinct exit and censoring times with their counts.
+    fn events(&self) -> Events {
         let mut ev: Vec<(f64, bool)> = self
             .exited
             .iter()
             .map(|&t| (t, true))
             .chain(self.censored.iter().map(|&t| (t, false)))
             .collect();
-        ev.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
-        let mut out = Vec::new();
-        let mut at_risk = ev.len() as f64;
-        let mut surv = 1.0;
-        let mut i = 0;
-        while i < ev.len() {
-            let t = ev[i].0;
-            let (mut d, mut c) = (0.0, 0.0);
-            while i < ev.len() && ev[i].0 == t {
-                if ev[i].1 {
-                    d += 1.0
-                } else {
-                    c += 1.0
-                }
-                i += 1;
-            }
-            if d > 0.0 {
-                surv *= 1.0 - d / at_risk;
-                out.push((t, at_risk, d, surv));
-            }
-            at_risk -= d + c;
+        ev.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut out = Events::default();
+        for (t, exit) in ev {
+            out.push(t, u64::from(exit), u64::from(!exit));
         }
         out
     }
@@ -239,11 +168,7 @@ impl ExitSample {
     /// Kaplan–Meier quantile: the smallest exit time t with Ŝ(t) ≤ 1 − p; `None` if the survival curve
     /// does not fall that far before the censoring times.
     pub fn km_quantile(&self, p: f64) -> Option<f64> {
-        let target = 1.0 - p;
-        self.km_curve()
-            .iter()
-            .find(|s| s.3 <= target + 1e-12)
-            .map(|s| s.0)
+        self.events().quantile(p)
     }
 
     /// Kaplan–Meier median.
@@ -261,14 +186,7 @@ impl ExitSample {
     /// estimated, so the usual critical value 1.36/√n (5 %) is conservative (Lilliefors).
     pub fn ks_exponential(&self) -> Result<f64, StatsError> {
         let m = self.mean()?.value;
-        let mut z: Vec<f64> = self.exited.iter().map(|t| t / m).collect();
-        z.sort_unstable_by(f64::total_cmp);
-        let n = z.len() as f64;
-        Ok(z.iter().enumerate().fold(0.0f64, |d, (i, &x)| {
-            let f = 1.0 - (-x).exp();
-            d.max((f - i as f64 / n).abs())
-                .max(((i + 1) as f64 / n - f).abs())
-        }))
+        Ok(self.events().ks_exponential(m))
     }
 
     /// Fraction of exits through the high side (None without exits).
@@ -282,6 +200,165 @@ impl ExitSample {
             value: p,
             std_err: (p * (1.0 - p) / n as f64).sqrt(),
         })
+    }
+}
+
+/// Whether the exponential MLE `mean` of a censored sample (d exits, c censored paths, largest
+/// censoring time L, Kaplan–Meier survival Ŝ(L) = `observed`) can be trusted: `None` if it can,
+/// otherwise the reason. The MLE extrapolates the law beyond the horizon as exponential, which is
+/// checked two ways: the censored share must be at most `MAX_CENSORED` (10 %: beyond it the
+/// unobserved tail carries a large part of the estimate), and the fitted law must reproduce the
+/// observed survival at the horizon, |Ŝ(L) − e^{−L/m̂}| ≤ 3 binomial standard errors.
+pub(crate) fn mle_check(d: u64, c: u64, mean: f64, limit: f64, observed: f64) -> Option<String> {
+    if c == 0 {
+        return None;
+    }
+    let n = (d + c) as f64;
+    let share = c as f64 / n;
+    if share > MAX_CENSORED {
+        return Some(format!(
+            "{:.1} % of paths censored (over {:.0} %): the mean depends on the law beyond the horizon",
+            100.0 * share,
+            100.0 * MAX_CENSORED
+        ));
+    }
+    let fitted = (-limit / mean).exp();
+    let se = (fitted * (1.0 - fitted) / n).sqrt().max(1.0 / n);
+    ((observed - fitted).abs() > 3.0 * se).then(|| {
+        format!(
+            "survival at the horizon {observed:.4} vs {fitted:.4} for the fitted exponential law: the exit law is not exponential"
+        )
+    })
+}
+
+/// Distinct event times in increasing order, each with its number of exits and of censorings: the
+/// input of every Kaplan–Meier statistic, built from per-path times ([`ExitSample`]) or from the
+/// mergeable accumulator ([`super::ExitStats`]). Exits at a tied time come before censorings at
+/// that time (the usual convention).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Events {
+    t: Vec<f64>,
+    exits: Vec<f64>,
+    censored: Vec<f64>,
+}
+
+/// One step of the Kaplan–Meier curve at an exit time.
+#[derive(Clone, Copy, Debug)]
+struct KmStep {
+    t: f64,
+    at_risk: f64,
+    exits: f64,
+    /// Ŝ just after t.
+    survival: f64,
+}
+
+impl Events {
+    /// Adds `exits` exits and `censored` censorings at time `t` ≥ every time added so far.
+    pub(crate) fn push(&mut self, t: f64, exits: u64, censored: u64) {
+        debug_assert!(self.t.last().is_none_or(|&l| l <= t));
+        if self.t.last() == Some(&t) {
+            *self.exits.last_mut().expect("same length") += exits as f64;
+            *self.censored.last_mut().expect("same length") += censored as f64;
+        } else if exits + censored > 0 {
+            self.t.push(t);
+            self.exits.push(exits as f64);
+            self.censored.push(censored as f64);
+        }
+    }
+
+    /// The largest time pushed.
+    pub(crate) fn last_time(&self) -> Option<f64> {
+        self.t.last().copied()
+    }
+
+    /// The Kaplan–Meier curve: one step per distinct exit time.
+    fn km_curve(&self) -> Vec<KmStep> {
+        let mut at_risk: f64 = self.exits.iter().sum::<f64>() + self.censored.iter().sum::<f64>();
+        let mut survival = 1.0;
+        let mut out = Vec::new();
+        for ((&t, &d), &c) in self.t.iter().zip(&self.exits).zip(&self.censored) {
+            if d > 0.0 {
+                survival *= 1.0 - d / at_risk;
+                out.push(KmStep {
+                    t,
+                    at_risk,
+                    exits: d,
+                    survival,
+                });
+            }
+            at_risk -= d + c;
+        }
+        out
+    }
+
+    /// Ŝ(t), right-continuous.
+    pub(crate) fn survival(&self, t: f64) -> f64 {
+        self.km_curve()
+            .iter()
+            .take_while(|s| s.t <= t)
+            .last()
+            .map_or(1.0, |s| s.survival)
+    }
+
+    /// The smallest exit time t with Ŝ(t) ≤ 1 − p.
+    pub(crate) fn quantile(&self, p: f64) -> Option<f64> {
+        let target = 1.0 - p;
+        self.km_curve()
+            .iter()
+            .find(|s| s.survival <= target + 1e-12)
+            .map(|s| s.t)
+    }
+
+    /// The area under Ŝ from 0 to `limit` with its standard error.
+    ///
+    /// # Formula
+    /// ```text
+    /// μ̂(L) = Σ_k S(t_{k−1})·(t_k − t_{k−1})  over the exit times t_k ≤ L, plus S(t_last)·(L − t_last)
+    /// Var  = Σ_{t_k ≤ L} A_k² d_k / (n_k (n_k − d_k)),   A_k = ∫_{t_k}^{L} S(u) du
+    /// ```
+    /// (n_k at risk and d_k exits at t_k; Klein & Moeschberger 2003, Survival Analysis, §4.5). With
+    /// every censoring at the horizon T this is the mean of min(τᵢ, T).
+    pub(crate) fn restricted_mean(&self, limit: f64) -> Estimate {
+        let steps: Vec<KmStep> = self
+            .km_curve()
+            .into_iter()
+            .filter(|s| s.t <= limit)
+            .collect();
+        // Area from each exit time to L, accumulated backwards.
+        let mut area_after = vec![0.0; steps.len()];
+        let mut acc = 0.0;
+        for k in (0..steps.len()).rev() {
+            let next = steps.get(k + 1).map_or(limit, |s| s.t);
+            acc += steps[k].survival * (next - steps[k].t);
+            area_after[k] = acc;
+        }
+        let first = steps.first().map_or(limit, |s| s.t);
+        let var: f64 = steps
+            .iter()
+            .zip(&area_after)
+            .filter(|(s, _)| s.at_risk > s.exits)
+            .map(|(s, a)| a * a * s.exits / (s.at_risk * (s.at_risk - s.exits)))
+            .sum();
+        Estimate {
+            value: first + acc,
+            std_err: var.sqrt(),
+        }
+    }
+
+    /// Kolmogorov–Smirnov distance between the exit times divided by `mean` and Exp(1)
+    /// (meaningful for uncensored samples): the largest gap between the empirical CDF, just before
+    /// and just after each distinct time, and 1 − e^{−t/mean}.
+    pub(crate) fn ks_exponential(&self, mean: f64) -> f64 {
+        let n: f64 = self.exits.iter().sum();
+        let mut below = 0.0;
+        let mut d = 0.0f64;
+        for (&t, &k) in self.t.iter().zip(&self.exits) {
+            let f = 1.0 - (-t / mean).exp();
+            d = d.max((f - below / n).abs());
+            below += k;
+            d = d.max((below / n - f).abs());
+        }
+        d
     }
 }
 

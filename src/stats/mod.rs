@@ -3,9 +3,11 @@
 pub mod exit_times;
 pub mod gradient_noise;
 pub mod mcculloch;
+pub mod streaming;
 pub mod tail_index;
 
 pub use exit_times::{Estimate, ExitSample};
+pub use streaming::{ExitStats, ExitSummary};
 pub use tail_index::{
     BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill,
 };

@@ -1,0 +1,271 @@
+//! Running a scenario as a library call: points → simulations → statistics → summaries → files.
+//!
+//! `levylab run`, `levylab merge`, the MPI driver and the figures all go through here; the command
+//! line only parses arguments, shows progress and prints.
+//!
+//! A run may be one part of a split: [`Part`] `K/N` simulates the K-th of N disjoint, contiguous
+//! ranges of every point's path indices and writes a mergeable shard ([`shard`]); `merge` combines
+//! the N shards into exactly the files the whole run writes. Every path's outcome is a pure function
+//! of (scenario, seed, path index), and the statistics are integer sums ([`ExitStats`]), so any
+//! split gives the same numbers, bit for bit.
+
+pub mod shard;
+pub mod summary;
+
+#[cfg(feature = "mpi")]
+pub mod mpi;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+pub use summary::{PointSummary, Summary, plot, summarize, table, write_outputs};
+
+use crate::scenario::{Model, Point, Scenario, ScenarioError};
+use crate::sde::{Outcome, RunConfig};
+use crate::stats::ExitStats;
+use crate::stats::streaming::EXACT_MAX_PATHS;
+
+/// Errors of running, sharding and merging.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// The scenario is invalid.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Writing a result.
+    #[error(transparent)]
+    Write(#[from] crate::io::IoError),
+    /// Reading or listing a file or directory.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A shard file that cannot be used.
+    #[error("{path}: {message}")]
+    Shard {
+        /// The shard file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The shards of a directory do not make one whole run.
+    #[error("cannot merge {dir}: {message}")]
+    Merge {
+        /// The result directory.
+        dir: PathBuf,
+        /// Which parts are missing, duplicated or mismatched.
+        message: String,
+    },
+    /// Drawing exit_times.png.
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
+    /// An invalid part `K/N`.
+    #[error("{0}")]
+    Part(String),
+}
+
+/// One of N disjoint parts of every point's paths: part K (1-based) of N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Part {
+    /// K, 1 ≤ K ≤ N.
+    pub k: u64,
+    /// N ≥ 1.
+    pub n: u64,
+}
+
+impl Part {
+    /// The whole run.
+    pub const WHOLE: Part = Part { k: 1, n: 1 };
+
+    /// Part `k` of `n`.
+    pub fn new(k: u64, n: u64) -> Result<Part, ExperimentError> {
+        if n == 0 || k == 0 || k > n {
+            return Err(ExperimentError::Part(format!(
+                "a part is K/N with 1 <= K <= N, got {k}/{n}"
+            )));
+        }
+        Ok(Part { k, n })
+    }
+
+    /// The path indices [lo, hi) of this part of `paths` paths: ⌊(K−1)·P/N⌋ .. ⌊K·P/N⌋.
+    pub fn range(&self, paths: u64) -> (u64, u64) {
+        let at = |k: u64| (u128::from(k) * u128::from(paths) / u128::from(self.n)) as u64;
+        (at(self.k - 1), at(self.k))
+    }
+
+    /// Whether this is the whole run.
+    pub fn is_whole(&self) -> bool {
+        self.n == 1
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = ExperimentError;
+    fn from_str(s: &str) -> Result<Part, ExperimentError> {
+        let bad = || ExperimentError::Part(format!("a part is K/N with 1 <= K <= N, got {s:?}"));
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let k = k.trim().parse().map_err(|_| bad())?;
+        let n = n.trim().parse().map_err(|_| bad())?;
+        Part::new(k, n)
+    }
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// Shared between a running experiment and whoever watches it: progress counters and the stop flag.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Paths finished over all points so far.
+    pub done: AtomicU64,
+    /// Index of the point being simulated.
+    pub point: AtomicUsize,
+    /// Set to stop: running paths are censored where they are, no new point starts.
+    pub stop: AtomicBool,
+}
+
+impl Control {
+    /// Whether a stop was asked for.
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// The result of simulating one point (or one part of it).
+#[derive(Clone, Debug)]
+pub struct PointRun {
+    /// Exit-time statistics of the paths simulated.
+    pub stats: ExitStats,
+    /// Every path's outcome in path order, when kept.
+    pub outcomes: Option<Vec<Outcome>>,
+    /// Steps simulated.
+    pub steps: u64,
+    /// Wall time, seconds.
+    pub wall: f64,
+}
+
+/// Whether a point of `paths` paths in all keeps every exit time in its statistics.
+pub fn exact_times(paths: u64) -> bool {
+    paths <= EXACT_MAX_PATHS
+}
+
+/// Simulates paths [lo, hi) of point `p` of scenario `s` on the current rayon pool, counting
+/// finished paths in `done` and stopping when `stop` is set.
+pub fn run_point(
+    p: &Point,
+    s: &Scenario,
+    (lo, hi): (u64, u64),
+    done: &AtomicU64,
+    stop: &AtomicBool,
+) -> PointRun {
+    let t0 = Instant::now();
+    let cfg = RunConfig {
+        first_path: lo,
+        lane_width: p.lane_width,
+        outcomes: s.writes_exit_times(),
+        exact_times: exact_times(s.paths),
+        ..RunConfig::new(hi - lo, s.seed)
+    };
+    let r = match &p.model {
+        Model::Line(sim) => sim.run(&cfg, done, stop),
+        Model::Ball(b) => b.run(&cfg, done, stop),
+    };
+    PointRun {
+        stats: r.stats,
+        outcomes: cfg.outcomes.then_some(r.outcomes),
+        steps: r.steps,
+        wall: t0.elapsed().as_secs_f64(),
+    }
+}
+
+/// Simulates every point of `s` in memory, keeping every path's outcome, and writes nothing:
+/// (summary, outcomes in path order) per point. For figures and tests on small runs.
+pub fn simulate(s: &Scenario) -> Vec<(PointSummary, Vec<Outcome>)> {
+    let mut s = s.clone();
+    s.exit_times = Some(true);
+    let (done, stop) = (AtomicU64::new(0), AtomicBool::new(false));
+    s.points
+        .iter()
+        .map(|p| {
+            let r = run_point(p, &s, (0, s.paths), &done, &stop);
+            (
+                summarize(p, &r.stats, r.steps, r.wall),
+                r.outcomes.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// What a finished (or interrupted) run produced.
+#[derive(Clone, Debug)]
+pub struct Outcomes {
+    /// The summary written to summary.json (for a part: the summary of that part's paths alone).
+    pub summary: Summary,
+    /// Per point, the statistics of the paths simulated.
+    pub runs: Vec<PointRun>,
+    /// Where the files went.
+    pub dir: PathBuf,
+}
+
+impl Outcomes {
+    /// Whether the run was stopped before the end.
+    pub fn interrupted(&self) -> bool {
+        self.summary.interrupted
+    }
+}
+
+/// Runs scenario `s` (or part `part` of it) on the current rayon pool and writes its results under
+/// `out/<name>/`: summary.json, table.txt, exit_times.csv (when kept) and exit_times.png for the
+/// whole run, `shards/part-K-of-N.json` for a part. Files are rewritten after every point, so an
+/// interrupted run keeps every finished point. A failed figure is returned beside the result.
+pub fn run(
+    s: &Scenario,
+    part: Part,
+    out: &Path,
+    ctl: &Control,
+) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
+    let dir = out.join(&s.name);
+    create_dir(&dir)?;
+    let mut summary = Summary::new(s);
+    let mut runs: Vec<PointRun> = Vec::new();
+    for (i, p) in s.points.iter().enumerate() {
+        ctl.point.store(i, Ordering::SeqCst);
+        let r = run_point(p, s, part.range(s.paths), &ctl.done, &ctl.stop);
+        summary.interrupted = ctl.stopped();
+        summary.points.push(summarize(p, &r.stats, r.steps, r.wall));
+        runs.push(r);
+        if part.is_whole() {
+            let outcomes: Vec<&[Outcome]> = runs
+                .iter()
+                .map(|r| r.outcomes.as_deref().unwrap_or_default())
+                .collect();
+            write_outputs(&dir, &summary, &outcomes)?;
+        } else {
+            shard::write(&dir, s, part, &runs, summary.interrupted)?;
+        }
+        if summary.interrupted {
+            break;
+        }
+    }
+    let figure = if part.is_whole() {
+        plot(&dir, s, &summary.points).err()
+    } else {
+        None
+    };
+    Ok((Outcomes { summary, runs, dir }, figure))
+}
+
+fn create_dir(dir: &Path) -> Result<(), ExperimentError> {
+    std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

@@ -1,0 +1,1 @@
+//! The MPI driver (feature `mpi`).

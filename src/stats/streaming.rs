@@ -1,0 +1,554 @@
+//! Mergeable exit-time statistics: what a point's summary reports, accumulated path by path in
+//! memory that does not grow with the number of paths.
+//!
+//! Every time the engine produces is a whole number of steps ("ticks") times dt, or the horizon.
+//! The accumulator therefore counts in integers: sums of ticks in `u128`, sums of squared ticks in
+//! 256 bits, histogram bins in `u64`. Integer addition is exact, associative and commutative, so
+//! the merged statistics of any split of the paths — chunks on threads, shards, MPI ranks — are
+//! bit for bit those of one sequential pass.
+//!
+//! Two modes, fixed when the accumulator is made (from the point's total number of paths, so every
+//! part of a split run agrees):
+//! * **exact** — the tick of every exit is kept (8 bytes per path); the Kaplan–Meier quantiles,
+//!   the restricted mean and the Kolmogorov–Smirnov distance are those of the per-path sample.
+//! * **sketch** — exits go into a log-binned histogram of ticks: one bin per tick below
+//!   2048, then 1024 bins per octave (bin [lo, hi) with hi − lo = 2^s and lo ≥ 1024·2^s). A bin
+//!   stands for the midpoint of its ticks, so a quantile is off by at most half a bin:
+//!   relative error ≤ 1/2048 ≈ 4.9·10⁻⁴. The KS distance to Exp(1) moves by at most the largest
+//!   probability of one bin under Exp(1), ≤ max_x x·e^{−x} / 1024 = 1/(1024·e) ≈ 3.6·10⁻⁴.
+//!   Counts, the mean, its SE, the CV, the exponential MLE and the exit-side fraction stay exact;
+//!   so does the restricted mean when every censoring happened at the horizon (it is then the
+//!   mean of min(τ, T)). The histogram of a run up to 10¹² ticks has at most 39 000 bins.
+
+use serde::{Deserialize, Serialize};
+
+use super::StatsError;
+use super::exit_times::{Estimate, Events, mle_check};
+use crate::sde::{Outcome, Side};
+
+/// Bits of the sub-bin index: 2^10 = 1024 bins per octave.
+const SUB_BITS: u32 = 10;
+const SUB: u64 = 1 << SUB_BITS;
+/// Ticks below this have a bin each.
+const EXACT_BELOW: u64 = 2 * SUB;
+
+/// The histogram bin of a tick count.
+fn bin_of(ticks: u64) -> usize {
+    if ticks < EXACT_BELOW {
+        return ticks as usize;
+    }
+    let e = 63 - ticks.leading_zeros();
+    let shift = e - SUB_BITS;
+    let sub = ticks >> shift;
+    (EXACT_BELOW + u64::from(shift - 1) * SUB + (sub - SUB)) as usize
+}
+
+/// The ticks a bin stands for: the midpoint of the integers it holds.
+fn bin_value(bin: usize) -> f64 {
+    let b = bin as u64;
+    if b < EXACT_BELOW {
+        return b as f64;
+    }
+    let k = b - EXACT_BELOW;
+    let shift = k / SUB + 1;
+    let lo = (SUB + k % SUB) << shift;
+    lo as f64 + ((1u64 << shift) - 1) as f64 / 2.0
+}
+
+/// An unsigned 256-bit integer (little-endian 64-bit limbs): just enough arithmetic for exact
+/// sums of squares and the variance numerator N·Σn² − (Σn)².
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct U256([u64; 4]);
+
+impl U256 {
+    fn add(self, o: U256) -> U256 {
+        let mut r = [0u64; 4];
+        let mut carry = false;
+        for (i, ri) in r.iter_mut().enumerate() {
+            let (s1, c1) = self.0[i].overflowing_add(o.0[i]);
+            let (s2, c2) = s1.overflowing_add(u64::from(carry));
+            *ri = s2;
+            carry = c1 || c2;
+        }
+        U256(r)
+    }
+    fn sub(self, o: U256) -> U256 {
+        let mut r = [0u64; 4];
+        let mut borrow = false;
+        for (i, ri) in r.iter_mut().enumerate() {
+            let (s1, b1) = self.0[i].overflowing_sub(o.0[i]);
+            let (s2, b2) = s1.overflowing_sub(u64::from(borrow));
+            *ri = s2;
+            borrow = b1 || b2;
+        }
+        U256(r)
+    }
+    fn from_u128(v: u128) -> U256 {
+        U256([v as u64, (v >> 64) as u64, 0, 0])
+    }
+    /// self · m (the caller keeps the product below 2^256).
+    fn mul_u64(self, m: u64) -> U256 {
+        let mut r = [0u64; 4];
+        let mut carry = 0u128;
+        for (i, ri) in r.iter_mut().enumerate() {
+            let p = u128::from(self.0[i]) * u128::from(m) + carry;
+            *ri = p as u64;
+            carry = p >> 64;
+        }
+        U256(r)
+    }
+    /// a · b for 128-bit a, b.
+    fn mul_u128(a: u128, b: u128) -> U256 {
+        let (a0, a1) = (a as u64, (a >> 64) as u64);
+        let b = U256::from_u128(b);
+        b.mul_u64(a0).add(shift64(b.mul_u64(a1)))
+    }
+    fn to_f64(self) -> f64 {
+        self.0
+            .iter()
+            .rev()
+            .fold(0.0, |acc, &l| acc * 18_446_744_073_709_551_616.0 + l as f64)
+    }
+}
+
+/// x · 2^64.
+fn shift64(x: U256) -> U256 {
+    U256([0, x.0[0], x.0[1], x.0[2]])
+}
+
+/// Integer moments of a set of tick counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Moments {
+    n: u64,
+    sum: u128,
+    sum_sq: U256,
+}
+
+impl Moments {
+    fn push(&mut self, ticks: u64) {
+        self.n += 1;
+        self.sum += u128::from(ticks);
+        self.sum_sq = self
+            .sum_sq
+            .add(U256::from_u128(u128::from(ticks) * u128::from(ticks)));
+    }
+    fn merge(&mut self, o: &Moments) {
+        self.n += o.n;
+        self.sum += o.sum;
+        self.sum_sq = self.sum_sq.add(o.sum_sq);
+    }
+    /// Mean and sample variance (n − 1) of the ticks, each computed from exact integers with one
+    /// final rounding: no cancellation, whatever the order of the data.
+    fn mean_var(&self) -> (f64, f64) {
+        let n = self.n as f64;
+        let mean = self.sum as f64 / n;
+        // N·Σn² − (Σn)² ≥ 0 exactly (Cauchy–Schwarz).
+        let num = self
+            .sum_sq
+            .mul_u64(self.n)
+            .sub(U256::mul_u128(self.sum, self.sum));
+        (mean, num.to_f64() / (n * (n - 1.0)))
+    }
+}
+
+/// A histogram over tick bins, dense in memory, sparse (bin, count) pairs on disk.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "Vec<(usize, u64)>", into = "Vec<(usize, u64)>")]
+struct Histogram(Vec<u64>);
+
+impl Histogram {
+    fn push(&mut self, ticks: u64) {
+        let b = bin_of(ticks);
+        if b >= self.0.len() {
+            self.0.resize(b + 1, 0);
+        }
+        self.0[b] += 1;
+    }
+    fn merge(&mut self, o: &Histogram) {
+        if o.0.len() > self.0.len() {
+            self.0.resize(o.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&o.0) {
+            *a += b;
+        }
+    }
+}
+
+impl From<Vec<(usize, u64)>> for Histogram {
+    fn from(v: Vec<(usize, u64)>) -> Self {
+        let mut h = Histogram::default();
+        for (b, c) in v {
+            if b >= h.0.len() {
+                h.0.resize(b + 1, 0);
+            }
+            h.0[b] += c;
+        }
+        h
+    }
+}
+
+impl From<Histogram> for Vec<(usize, u64)> {
+    fn from(h: Histogram) -> Self {
+        h.0.into_iter()
+            .enumerate()
+            .filter(|(_, c)| *c > 0)
+            .collect()
+    }
+}
+
+/// Exit times as kept for the Kaplan–Meier statistics: every tick, or a histogram of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Times {
+    /// Every tick (sorted by [`ExitStats::normalize`]).
+    Exact(Vec<u64>),
+    /// Log-binned counts.
+    Sketch(Histogram),
+}
+
+impl Times {
+    fn push(&mut self, ticks: u64) {
+        match self {
+            Times::Exact(v) => v.push(ticks),
+            Times::Sketch(h) => h.push(ticks),
+        }
+    }
+    fn merge(&mut self, o: &Times) -> Result<(), StatsError> {
+        match (self, o) {
+            (Times::Exact(a), Times::Exact(b)) => a.extend_from_slice(b),
+            (Times::Sketch(a), Times::Sketch(b)) => a.merge(b),
+            _ => {
+                return Err(StatsError::Degenerate(
+                    "cannot merge exact and sketched times",
+                ));
+            }
+        }
+        Ok(())
+    }
+    /// (representative ticks, count) in increasing order.
+    fn counts(&self) -> Vec<(f64, u64)> {
+        match self {
+            Times::Exact(v) => {
+                let mut v = v.clone();
+                v.sort_unstable();
+                let mut out: Vec<(f64, u64)> = Vec::new();
+                for t in v {
+                    match out.last_mut() {
+                        Some(l) if l.0 == t as f64 => l.1 += 1,
+                        _ => out.push((t as f64, 1)),
+                    }
+                }
+                out
+            }
+            Times::Sketch(h) => {
+                h.0.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c > 0)
+                    .map(|(b, &c)| (bin_value(b), c))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Mergeable exit-time statistics of one point (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitStats {
+    dt: f64,
+    horizon: f64,
+    /// Exits, as ticks.
+    exits: Moments,
+    /// Exits through the high side.
+    exits_high: u64,
+    /// Paths censored at the horizon.
+    at_horizon: u64,
+    /// Paths censored before the horizon (an interrupted run), as ticks.
+    stopped: Moments,
+    /// Paths whose state became NaN or ±∞.
+    non_finite: u64,
+    exit_times: Times,
+    stop_times: Times,
+}
+
+/// Largest number of paths of a point for which [`ExitStats::for_paths`] keeps every exit time
+/// (8 bytes each); above it, the histogram.
+pub const EXACT_MAX_PATHS: u64 = 1_000_000;
+
+/// What a point's summary reports about its exit times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExitSummary {
+    /// Paths in total.
+    pub paths: u64,
+    /// Paths whose event happened.
+    pub exited: u64,
+    /// Censored paths (at the horizon or at an interruption).
+    pub censored: u64,
+    /// Paths that ended non-finite.
+    pub non_finite: u64,
+    /// The mean as it should be reported and its estimator: the sample mean when nothing is
+    /// censored, otherwise the exponential MLE.
+    pub mean: Option<(Estimate, &'static str)>,
+    /// Under censoring: the restricted mean E[min(τ, L)] and L, the largest censoring time.
+    pub restricted: Option<(Estimate, f64)>,
+    /// Under censoring: why the exponential MLE should not be trusted, if it should not.
+    pub mle_warning: Option<String>,
+    /// Kaplan–Meier quantiles at 0.1, 0.25, 0.5, 0.75, 0.9.
+    pub quantiles: [Option<f64>; 5],
+    /// Coefficient of variation (uncensored samples only).
+    pub cv: Option<f64>,
+    /// KS distance of τ/mean from Exp(1) (uncensored samples only).
+    pub ks_exponential: Option<f64>,
+    /// Fraction of exits through the high side.
+    pub high_fraction: Option<Estimate>,
+}
+
+/// The probabilities of [`ExitSummary::quantiles`].
+pub const QUANTILES: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
+
+impl ExitStats {
+    /// An empty accumulator for times on the grid of step `dt` with censoring at `horizon`;
+    /// `exact` keeps every exit time.
+    pub fn new(dt: f64, horizon: f64, exact: bool) -> Self {
+        let times = || {
+            if exact {
+                Times::Exact(Vec::new())
+            } else {
+                Times::Sketch(Histogram::default())
+            }
+        };
+        ExitStats {
+            dt,
+            horizon,
+            exits: Moments::default(),
+            exits_high: 0,
+            at_horizon: 0,
+            stopped: Moments::default(),
+            non_finite: 0,
+            exit_times: times(),
+            stop_times: times(),
+        }
+    }
+
+    /// An empty accumulator for a point of `paths` paths in all: exact up to [`EXACT_MAX_PATHS`].
+    pub fn for_paths(dt: f64, horizon: f64, paths: u64) -> Self {
+        Self::new(dt, horizon, paths <= EXACT_MAX_PATHS)
+    }
+
+    /// The time step of the grid.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// The censoring horizon.
+    pub fn horizon(&self) -> f64 {
+        self.horizon
+    }
+
+    /// Whether every exit time is kept.
+    pub fn is_exact(&self) -> bool {
+        matches!(self.exit_times, Times::Exact(_))
+    }
+
+    /// Paths counted so far.
+    pub fn paths(&self) -> u64 {
+        self.exits.n + self.at_horizon + self.stopped.n + self.non_finite
+    }
+
+    /// The tick count of a grid time n·dt (exact for n < 2^51: the product and the quotient are each
+    /// correctly rounded).
+    fn ticks(&self, time: f64) -> u64 {
+        (time / self.dt).round() as u64
+    }
+
+    /// Adds one path's outcome.
+    pub fn push(&mut self, o: &Outcome) {
+        match *o {
+            Outcome::Exited { time, side, .. } => {
+                let t = self.ticks(time);
+                self.exits.push(t);
+                self.exit_times.push(t);
+                self.exits_high += u64::from(side == Side::High);
+            }
+            Outcome::Censored { time } if time == self.horizon => self.at_horizon += 1,
+            Outcome::Censored { time } => {
+                let t = self.ticks(time);
+                self.stopped.push(t);
+                self.stop_times.push(t);
+            }
+            Outcome::NonFinite { .. } => self.non_finite += 1,
+        }
+    }
+
+    /// Adds the paths of `other` (same grid, horizon and mode).
+    pub fn merge(&mut self, other: &ExitStats) -> Result<(), StatsError> {
+        if self.dt.to_bits() != other.dt.to_bits()
+            || self.horizon.to_bits() != other.horizon.to_bits()
+        {
+            return Err(StatsError::Degenerate(
+                "cannot merge statistics of different dt or horizon",
+            ));
+        }
+        self.exit_times.merge(&other.exit_times)?;
+        self.stop_times.merge(&other.stop_times)?;
+        self.exits.merge(&other.exits);
+        self.exits_high += other.exits_high;
+        self.at_horizon += other.at_horizon;
+        self.stopped.merge(&other.stopped);
+        self.non_finite += other.non_finite;
+        Ok(())
+    }
+
+    /// Sorts the kept exit times, so that equal statistics serialize to equal text.
+    pub fn normalize(&mut self) {
+        for t in [&mut self.exit_times, &mut self.stop_times] {
+            if let Times::Exact(v) = t {
+                v.sort_unstable();
+            }
+        }
+    }
+
+    /// Mean and SE of the exit times (no censoring), from the exact moments.
+    fn sample_mean(&self) -> Result<Estimate, StatsError> {
+        let n = self.exits.n;
+        if n < 2 {
+            return Err(StatsError::TooFewSamples {
+                needed: 2,
+                got: n as usize,
+            });
+        }
+        let (m, v) = self.exits.mean_var();
+        Ok(Estimate {
+            value: m * self.dt,
+            std_err: (v / n as f64).sqrt() * self.dt,
+        })
+    }
+
+    /// Exponential-rate MLE of the mean under censoring: exposure / exits.
+    fn exponential_mean(&self) -> Result<Estimate, StatsError> {
+        let d = self.exits.n;
+        if d == 0 {
+            return Err(StatsError::NoExits {
+                total: self.paths() as usize,
+            });
+        }
+        let exposure = (self.exits.sum + self.stopped.sum) as f64 * self.dt
+            + self.at_horizon as f64 * self.horizon;
+        let mean = exposure / d as f64;
+        Ok(Estimate {
+            value: mean,
+            std_err: mean / (d as f64).sqrt(),
+        })
+    }
+
+    /// Exits and censorings at their (representative) times, increasing.
+    fn events(&self) -> Events {
+        let mut ex = self.exit_times.counts().into_iter().peekable();
+        let mut st = self.stop_times.counts().into_iter().peekable();
+        let mut ev = Events::default();
+        loop {
+            let next_exit = ex.peek().map(|e| e.0);
+            let next_stop = st.peek().map(|s| s.0);
+            match (next_exit, next_stop) {
+                (Some(a), Some(b)) if a <= b => {
+                    let (t, c) = ex.next().expect("peeked");
+                    ev.push(t * self.dt, c, 0);
+                }
+                (Some(_), None) => {
+                    let (t, c) = ex.next().expect("peeked");
+                    ev.push(t * self.dt, c, 0);
+                }
+                (_, Some(_)) => {
+                    let (t, c) = st.next().expect("peeked");
+                    ev.push(t * self.dt, 0, c);
+                }
+                (None, None) => break,
+            }
+        }
+        // Censorings at the horizon come after every exit (exits at the horizon itself first; a
+        // sketched bin may stand for a time just past it).
+        let last = ev.last_time().unwrap_or(0.0);
+        ev.push(self.horizon.max(last), 0, self.at_horizon);
+        ev
+    }
+
+    /// Everything a summary reports.
+    pub fn summary(&self) -> ExitSummary {
+        let censored = self.at_horizon + self.stopped.n;
+        let sample = self.sample_mean();
+        let mean = if censored == 0 {
+            sample.clone().ok().map(|m| (m, "sample"))
+        } else {
+            self.exponential_mean().ok().map(|m| (m, "exponential-mle"))
+        };
+        let events = self.events();
+        let limit = if self.at_horizon > 0 {
+            self.horizon
+        } else {
+            self.stop_times
+                .counts()
+                .last()
+                .map_or(0.0, |l| l.0 * self.dt)
+        };
+        let restricted = (censored > 0).then(|| (self.restricted_mean(&events, limit), limit));
+        // Ŝ(L): with every censoring at the horizon, after every exit, it is exactly 1 − d/n.
+        let observed = if self.stopped.n == 0 {
+            self.at_horizon as f64 / (self.exits.n + self.at_horizon).max(1) as f64
+        } else {
+            events.survival(limit)
+        };
+        let mle_warning = self
+            .exponential_mean()
+            .ok()
+            .and_then(|m| mle_check(self.exits.n, censored, m.value, limit, observed));
+        let uncensored = (censored == 0).then_some(()).and(sample.ok());
+        let n_exits = self.exits.n;
+        ExitSummary {
+            paths: self.paths(),
+            exited: n_exits,
+            censored,
+            non_finite: self.non_finite,
+            mean,
+            restricted,
+            mle_warning: if censored > 0 { mle_warning } else { None },
+            quantiles: QUANTILES.map(|p| events.quantile(p)),
+            cv: uncensored.map(|m| m.std_err * (n_exits as f64).sqrt() / m.value),
+            ks_exponential: uncensored.map(|m| events.ks_exponential(m.value)),
+            high_fraction: (n_exits > 0).then(|| {
+                let p = self.exits_high as f64 / n_exits as f64;
+                Estimate {
+                    value: p,
+                    std_err: (p * (1.0 - p) / n_exits as f64).sqrt(),
+                }
+            }),
+        }
+    }
+
+    /// The restricted mean up to `limit`: exact from the moments when every censoring is at the
+    /// horizon T and the times are sketched (it is then the mean of min(τ, T), and its
+    /// Kaplan–Meier variance is the plain variance of min(τ, T) over n, divided by n); otherwise the
+    /// area under the Kaplan–Meier curve.
+    fn restricted_mean(&self, events: &Events, limit: f64) -> Estimate {
+        if self.stopped.n > 0 || self.is_exact() {
+            return events.restricted_mean(limit);
+        }
+        let d = self.exits.n as f64;
+        let c = self.at_horizon as f64;
+        let n = d + c;
+        let t = self.horizon;
+        let (m, v) = match self.exits.n {
+            0 => (0.0, 0.0),
+            1 => (self.exits.sum as f64 * self.dt, 0.0),
+            _ => {
+                let (m, v) = self.exits.mean_var();
+                (m * self.dt, v * self.dt * self.dt)
+            }
+        };
+        let mean = (d * m + c * t) / n;
+        // Σ(x − mean)² over exits and censorings, from the exits' own spread.
+        let ss = (d - 1.0).max(0.0) * v + d * (m - mean).powi(2) + c * (t - mean).powi(2);
+        Estimate {
+            value: mean,
+            std_err: (ss / n).sqrt() / n.sqrt(),
+        }
+    }
+}
