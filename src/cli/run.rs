@@ -99,9 +99,9 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
     if let Some(t) = a.threads {
         anyhow::ensure!(t >= 1, "--threads must be >= 1, got 0");
     }
-    let part: Part = match &a.shard {
-        Some(text) => text.parse().map_err(|e| anyhow::anyhow!("--shard: {e}"))?,
-        None => Part::WHOLE,
+    let shard: Option<Part> = match &a.shard {
+        Some(text) => Some(text.parse().map_err(|e| anyhow::anyhow!("--shard: {e}"))?),
+        None => None,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
@@ -109,7 +109,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
         .context("cannot start worker threads")?;
     let ctl = Control::default();
     let _ = ctrlc::set_handler(stop_all);
-    let (lo, hi) = part.range(s.paths);
+    let (lo, hi) = shard.unwrap_or(Part::WHOLE).range(s.paths);
     let total = (hi - lo) * s.points.len() as u64;
     let started = Instant::now();
     let (res, figure) = with_progress(
@@ -124,9 +124,9 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
                 s.points[i].label()
             )
         },
-        || pool.install(|| experiment::run(&s, part, &a.out, &ctl)),
+        || pool.install(|| experiment::run(&s, shard, &a.out, &ctl)),
     )??;
-    report(&res, figure, started, &s, part)
+    report(&res, figure, started, &s, shard)
 }
 
 /// Runs `work` on a scoped thread while a progress bar over `total` paths follows `ctl` (hidden
@@ -174,19 +174,10 @@ pub(super) fn report(
     figure: Option<experiment::ExperimentError>,
     started: Instant,
     s: &Scenario,
-    part: Part,
+    shard: Option<Part>,
 ) -> anyhow::Result<()> {
     let points = &res.summary.points;
-    if part.is_whole() {
-        print!("{}", table(points));
-        println!(
-            "{} points, {} paths each, in {:.1} s; results in {}",
-            points.len(),
-            s.paths,
-            started.elapsed().as_secs_f64(),
-            res.dir.display()
-        );
-    } else {
+    if let Some(part) = shard {
         let (lo, hi) = part.range(s.paths);
         println!(
             "part {part}: paths [{lo}, {hi}) of {} points in {:.1} s; shard {}",
@@ -196,6 +187,15 @@ pub(super) fn report(
                 .join("shards")
                 .join(experiment::shard::file_name(part))
                 .display()
+        );
+    } else {
+        print!("{}", table(points));
+        println!(
+            "{} points, {} paths each, in {:.1} s; results in {}",
+            points.len(),
+            s.paths,
+            started.elapsed().as_secs_f64(),
+            res.dir.display()
         );
     }
     if let Some(e) = figure {

@@ -97,11 +97,6 @@ impl Part {
         let at = |k: u64| (u128::from(k) * u128::from(paths) / u128::from(self.n)) as u64;
         (at(self.k - 1), at(self.k))
     }
-
-    /// Whether this is the whole run.
-    pub fn is_whole(&self) -> bool {
-        self.n == 1
-    }
 }
 
 impl std::str::FromStr for Part {
@@ -222,16 +217,17 @@ impl Outcomes {
     }
 }
 
-/// Runs scenario `s` (or part `part` of it) on the current rayon pool and writes its results under
-/// `out/<name>/`: summary.json, table.txt, exit_times.csv (when kept) and exit_times.png for the
-/// whole run, `shards/part-K-of-N.json` for a part. Files are rewritten after every point, so an
+/// Runs scenario `s` (or, with `shard`, that part of it) on the current rayon pool and writes its
+/// results under `out/<name>/`: summary.json, table.txt, exit_times.csv (when kept) and
+/// exit_times.png for the whole run, `shards/part-K-of-N.json` for a part (even 1/1). Files are rewritten after every point, so an
 /// interrupted run keeps every finished point. A failed figure is returned beside the result.
 pub fn run(
     s: &Scenario,
-    part: Part,
+    shard: Option<Part>,
     out: &Path,
     ctl: &Control,
 ) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
+    let part = shard.unwrap_or(Part::WHOLE);
     let dir = out.join(&s.name);
     create_dir(&dir)?;
     let mut summary = Summary::new(s);
@@ -242,7 +238,7 @@ pub fn run(
         summary.interrupted = ctl.stopped();
         summary.points.push(summarize(p, &r.stats, r.steps, r.wall));
         runs.push(r);
-        if part.is_whole() {
+        if shard.is_none() {
             let outcomes: Vec<&[Outcome]> = runs
                 .iter()
                 .map(|r| r.outcomes.as_deref().unwrap_or_default())
@@ -255,7 +251,7 @@ pub fn run(
             break;
         }
     }
-    let figure = if part.is_whole() {
+    let figure = if shard.is_none() {
         plot(&dir, s, &summary.points).err()
     } else {
         None

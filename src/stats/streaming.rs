@@ -552,3 +552,226 @@ impl ExitStats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sde::exit_sample;
+    use crate::stats::ExitSample;
+    use rand::RngExt;
+
+    /// Outcomes on a grid of step `dt`: Exp(mean) exit times (rounded up to the grid), censored at
+    /// `horizon`, with a share `stopped` censored early at a uniform time, and a few non-finite.
+    fn outcomes(
+        n: usize,
+        dt: f64,
+        mean: f64,
+        horizon: f64,
+        stopped: f64,
+        seed: u64,
+    ) -> Vec<Outcome> {
+        let mut r = crate::rng::stream(seed, 0);
+        let max = (horizon / dt).round() as u64;
+        (0..n)
+            .map(|i| {
+                let u: f64 = r.random();
+                let ticks = ((-(1.0 - u).ln() * mean / dt).ceil() as u64).max(1);
+                if i % 997 == 5 {
+                    Outcome::NonFinite {
+                        time: ticks as f64 * dt,
+                    }
+                } else if r.random::<f64>() < stopped {
+                    let t = (r.random::<f64>() * max as f64) as u64;
+                    Outcome::Censored {
+                        time: t as f64 * dt,
+                    }
+                } else if ticks > max {
+                    Outcome::Censored { time: horizon }
+                } else {
+                    Outcome::Exited {
+                        time: ticks as f64 * dt,
+                        side: if r.random::<f64>() < 0.3 {
+                            Side::High
+                        } else {
+                            Side::Low
+                        },
+                        from: 0.0,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn accumulate(os: &[Outcome], dt: f64, horizon: f64, exact: bool) -> ExitStats {
+        let mut s = ExitStats::new(dt, horizon, exact);
+        os.iter().for_each(|o| s.push(o));
+        s.normalize();
+        s
+    }
+
+    fn rel(a: f64, b: f64) -> f64 {
+        (a - b).abs() / b.abs()
+    }
+
+    #[test]
+    fn bins_hold_their_ticks_within_half_a_bin() {
+        let mut r = crate::rng::stream(1, 0);
+        let mut ticks: Vec<u64> = (0..5000).collect();
+        ticks.extend((0..100_000).map(|_| (2f64.powf(r.random::<f64>() * 50.0)) as u64));
+        ticks.sort_unstable();
+        let mut last = 0;
+        for &t in &ticks {
+            let b = bin_of(t);
+            assert!(b >= last, "bins not monotone at {t}");
+            last = b;
+            let v = bin_value(b);
+            if t < EXACT_BELOW {
+                assert_eq!(v, t as f64);
+            } else {
+                assert!(rel(v, t as f64) <= 1.0 / 2048.0, "{t} -> bin {b} = {v}");
+            }
+        }
+        // Bin edges: 2048 starts the log bins, 4096 starts the next octave.
+        assert_eq!(bin_of(2047) + 1, bin_of(2048));
+        assert_eq!(bin_of(4095) + 1, bin_of(4096));
+        assert_eq!(bin_of(4096), bin_of(4099));
+    }
+
+    #[test]
+    fn integer_moments_match_a_two_pass_mean_and_variance() {
+        let mut r = crate::rng::stream(2, 0);
+        let xs: Vec<u64> = (0..50_000).map(|_| r.random_range(0..1u64 << 40)).collect();
+        let mut m = Moments::default();
+        xs.iter().for_each(|&x| m.push(x));
+        let n = xs.len() as f64;
+        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / n;
+        let var = xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let (gm, gv) = m.mean_var();
+        assert!(
+            rel(gm, mean) < 1e-13 && rel(gv, var) < 1e-12,
+            "{gm} {gv} vs {mean} {var}"
+        );
+        // Equal values: the variance is exactly 0 (no cancellation).
+        let mut c = Moments::default();
+        (0..1000).for_each(|_| c.push(123_456_789_012));
+        assert_eq!(c.mean_var(), (123_456_789_012.0, 0.0));
+        // 256-bit products: (2^64 + 3)² = 2^128 + 6·2^64 + 9.
+        let a = (1u128 << 64) + 3;
+        assert_eq!(U256::mul_u128(a, a), U256([9, 6, 1, 0]));
+    }
+
+    #[test]
+    fn exact_mode_equals_the_per_path_sample() {
+        let (dt, horizon) = (0.01, 40.0);
+        for (stopped, seed) in [(0.0, 3), (0.02, 4)] {
+            let os = outcomes(20_000, dt, 10.0, horizon, stopped, seed);
+            let e = exit_sample(&os);
+            let s = accumulate(&os, dt, horizon, true).summary();
+            assert_eq!(s.paths, e.paths() as u64);
+            assert_eq!(s.exited, e.exited() as u64);
+            assert_eq!(s.censored, e.censored() as u64);
+            assert_eq!(s.non_finite, e.non_finite() as u64);
+            let (m, est) = s.mean.unwrap();
+            let (em, eest) = e.best_mean().unwrap();
+            assert_eq!(est, eest);
+            assert!(rel(m.value, em.value) < 1e-13 && rel(m.std_err, em.std_err) < 1e-12);
+            for (q, p) in s.quantiles.iter().zip(QUANTILES) {
+                assert_eq!(*q, e.km_quantile(p), "quantile {p}");
+            }
+            let (r, l) = s.restricted.unwrap();
+            let (er, el) = e.restricted_mean().unwrap();
+            assert_eq!(l, el);
+            assert!(rel(r.value, er.value) < 1e-12 && rel(r.std_err, er.std_err) < 1e-10);
+            assert_eq!(s.mle_warning, e.mle_check());
+            assert_eq!(s.high_fraction, e.high_fraction());
+        }
+        // Uncensored: CV and KS against the per-path sample.
+        let os = outcomes(20_000, dt, 1.0, 1e9, 0.0, 5);
+        let e = exit_sample(&os);
+        let s = accumulate(&os, dt, 1e9, true).summary();
+        assert!(rel(s.cv.unwrap(), e.coefficient_of_variation().unwrap()) < 1e-12);
+        assert!((s.ks_exponential.unwrap() - e.ks_exponential().unwrap()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sketch_mode_stays_within_its_stated_error_bounds() {
+        // Exit times of 10⁵ ticks on average: deep in the log-binned range.
+        let dt = 1e-3;
+        for (horizon, stopped, seed) in [(1e9, 0.0, 6), (300.0, 0.0, 7), (300.0, 0.01, 8)] {
+            let os = outcomes(100_000, dt, 100.0, horizon, stopped, seed);
+            let e: ExitSample = exit_sample(&os);
+            let exact = accumulate(&os, dt, horizon, true).summary();
+            let sk = accumulate(&os, dt, horizon, false).summary();
+            // Counts, mean, SE, CV, exit side: identical to the exact mode.
+            assert_eq!(
+                (sk.paths, sk.exited, sk.censored),
+                (exact.paths, exact.exited, exact.censored)
+            );
+            assert_eq!(sk.mean, exact.mean);
+            assert_eq!(sk.cv, exact.cv);
+            assert_eq!(sk.high_fraction, exact.high_fraction);
+            for (q, p) in sk.quantiles.iter().zip(QUANTILES) {
+                let want = e.km_quantile(p).unwrap();
+                let got = q.unwrap();
+                assert!(rel(got, want) <= 1.0 / 2048.0, "q{p}: {got} vs {want}");
+            }
+            if let Some(ks) = sk.ks_exponential {
+                let want = e.ks_exponential().unwrap();
+                assert!(
+                    (ks - want).abs() <= 1.0 / (1024.0 * std::f64::consts::E),
+                    "{ks} vs {want}"
+                );
+            }
+            if let (Some((r, l)), Some((er, el))) = (sk.restricted, e.restricted_mean()) {
+                assert_eq!(l, el);
+                // Exact from the moments with every censoring at the horizon; otherwise the
+                // Kaplan–Meier area over bin midpoints, within half a bin.
+                let tol = if stopped == 0.0 { 1e-12 } else { 1.0 / 2048.0 };
+                assert!(rel(r.value, er.value) <= tol, "{r:?} vs {er:?}");
+                assert!(
+                    rel(r.std_err, er.std_err) <= 10.0 * tol.max(1e-10),
+                    "{r:?} vs {er:?}"
+                );
+            }
+            assert_eq!(sk.mle_warning.is_some(), e.mle_check().is_some());
+        }
+    }
+
+    #[test]
+    fn any_split_merged_in_any_order_gives_the_same_bits() {
+        let (dt, horizon) = (0.01, 40.0);
+        let os = outcomes(30_000, dt, 10.0, horizon, 0.01, 9);
+        let mut r = crate::rng::stream(10, 0);
+        for exact in [true, false] {
+            let whole = accumulate(&os, dt, horizon, exact);
+            for parts in [2, 3, 7] {
+                let mut cuts: Vec<usize> = (0..parts - 1)
+                    .map(|_| r.random_range(0..os.len()))
+                    .collect();
+                cuts.push(0);
+                cuts.push(os.len());
+                cuts.sort_unstable();
+                let mut pieces: Vec<ExitStats> = cuts
+                    .windows(2)
+                    .map(|w| accumulate(&os[w[0]..w[1]], dt, horizon, exact))
+                    .collect();
+                pieces.reverse();
+                let mut m = ExitStats::new(dt, horizon, exact);
+                for p in &pieces {
+                    m.merge(p).unwrap();
+                }
+                m.normalize();
+                assert_eq!(m, whole);
+                assert_eq!(m.summary(), whole.summary());
+                // Through JSON (a shard file) and back.
+                let back: ExitStats =
+                    serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+                assert_eq!(back, whole);
+            }
+        }
+        // Different modes or grids do not merge.
+        let mut a = ExitStats::new(dt, horizon, true);
+        assert!(a.merge(&ExitStats::new(dt, horizon, false)).is_err());
+        assert!(a.merge(&ExitStats::new(dt * 2.0, horizon, true)).is_err());
+    }
+}
