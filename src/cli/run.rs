@@ -103,6 +103,14 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
         Some(text) => Some(text.parse().map_err(|e| anyhow::anyhow!("--shard: {e}"))?),
         None => None,
     };
+    #[cfg(feature = "mpi")]
+    if under_mpirun() {
+        anyhow::ensure!(
+            shard.is_none(),
+            "--shard splits a run into separate jobs; under mpirun the ranks already split it"
+        );
+        return run_mpi(&a, &s);
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
@@ -125,19 +133,59 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
             )
         },
         || pool.install(|| experiment::run(&s, shard, &a.out, &ctl)),
-    )??;
+    )?;
     report(&res, figure, started, &s, shard)
 }
 
-/// Runs `work` on a scoped thread while a progress bar over `total` paths follows `ctl` (hidden
-/// when `quiet` or when stdout is not a terminal); Ctrl-C sets `ctl.stop`.
-pub(super) fn with_progress<T: Send>(
+/// Whether this process was started by an MPI launcher (Open MPI, MPICH, or any PMIx launcher).
+#[cfg(feature = "mpi")]
+fn under_mpirun() -> bool {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+}
+
+/// `levylab run` under mpirun: every rank simulates its part of every point, rank 0 merges,
+/// writes and prints.
+#[cfg(feature = "mpi")]
+fn run_mpi(a: &RunArgs, s: &Scenario) -> anyhow::Result<()> {
+    use mpi::traits::Communicator;
+    // MPI is called from this thread only; the simulation runs on rayon's global pool.
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.unwrap_or(0))
+        .build_global()
+        .context("cannot start worker threads")?;
+    let universe = mpi::initialize().context("cannot initialize MPI")?;
+    let world = universe.world();
+    let is_root = world.rank() == 0;
+    let part = experiment::mpi::part(&world);
+    let ctl = Control::default();
+    let _ = ctrlc::set_handler(stop_all);
+    let (lo, hi) = part.range(s.paths);
+    let started = Instant::now();
+    let ranks = world.size();
+    let res = with_progress(
+        &ctl,
+        (hi - lo) * s.points.len() as u64,
+        a.quiet || !is_root,
+        |i| format!("rank 0 of {ranks}: point {}/{}", i + 1, s.points.len()),
+        || experiment::mpi::run(&world, s, &a.out, &ctl),
+    )?;
+    match res {
+        Some((res, figure)) => report(&res, figure, started, s, None),
+        None => Ok(()),
+    }
+}
+
+/// Runs `work` on this thread while a progress bar over `total` paths follows `ctl` from another
+/// (hidden when `quiet` or when stdout is not a terminal); Ctrl-C sets `ctl.stop`.
+pub(super) fn with_progress<T>(
     ctl: &Control,
     total: u64,
     quiet: bool,
-    message: impl Fn(usize) -> String,
-    work: impl FnOnce() -> T + Send,
-) -> anyhow::Result<T> {
+    message: impl Fn(usize) -> String + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
     let bar = ProgressBar::with_draw_target(
         Some(total),
         if quiet || !std::io::stdout().is_terminal() {
@@ -151,19 +199,22 @@ pub(super) fn with_progress<T: Send>(
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    let finished = AtomicBool::new(false);
     let out = std::thread::scope(|scope| {
-        let h = scope.spawn(work);
-        while !h.is_finished() {
-            if STOP.load(Ordering::SeqCst) {
-                ctl.stop.store(true, Ordering::SeqCst);
+        scope.spawn(|| {
+            while !finished.load(Ordering::SeqCst) {
+                if STOP.load(Ordering::SeqCst) {
+                    ctl.stop.store(true, Ordering::SeqCst);
+                }
+                bar.set_position(ctl.done.load(Ordering::Relaxed));
+                bar.set_message(message(ctl.point.load(Ordering::Relaxed)));
+                std::thread::sleep(Duration::from_millis(50));
             }
-            bar.set_position(ctl.done.load(Ordering::Relaxed));
-            bar.set_message(message(ctl.point.load(Ordering::Relaxed)));
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        h.join()
-    })
-    .map_err(|_| anyhow::anyhow!("a worker thread panicked"));
+        });
+        let out = work();
+        finished.store(true, Ordering::SeqCst);
+        out
+    });
     bar.finish_and_clear();
     out
 }

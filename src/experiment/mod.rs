@@ -259,7 +259,7 @@ pub fn run(
     Ok((Outcomes { summary, runs, dir }, figure))
 }
 
-fn create_dir(dir: &Path) -> Result<(), ExperimentError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), ExperimentError> {
     std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
         path: dir.to_path_buf(),
         source,

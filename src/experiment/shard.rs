@@ -66,6 +66,24 @@ pub struct ShardPoint {
     pub outcomes: Option<Vec<u64>>,
 }
 
+impl ShardPoint {
+    /// The part `part` of point `p` of scenario `s`, from its run.
+    pub fn new(p: &Point, s: &Scenario, part: Part, r: &PointRun) -> Self {
+        ShardPoint {
+            label: p.label(),
+            range: part.range(s.paths),
+            stats: r.stats.clone(),
+            steps: r.steps,
+            wall_seconds: r.wall,
+            outcomes: r.outcomes.as_ref().map(|os| {
+                os.iter()
+                    .map(|o| encode(o, p.model.dt(), p.model.horizon()))
+                    .collect()
+            }),
+        }
+    }
+}
+
 /// The file name of part K of N.
 pub fn file_name(part: Part) -> String {
     format!("part-{}-of-{}.json", part.k, part.n)
@@ -116,18 +134,7 @@ pub fn write(
         .points
         .iter()
         .zip(runs)
-        .map(|(p, r)| ShardPoint {
-            label: p.label(),
-            range: part.range(s.paths),
-            stats: r.stats.clone(),
-            steps: r.steps,
-            wall_seconds: r.wall,
-            outcomes: r.outcomes.as_ref().map(|os| {
-                os.iter()
-                    .map(|o| encode(o, p.model.dt(), p.model.horizon()))
-                    .collect()
-            }),
-        })
+        .map(|(p, r)| ShardPoint::new(p, s, part, r))
         .collect();
     let file = ShardFile {
         format: FORMAT.into(),
@@ -333,7 +340,7 @@ fn check_complete(path: &Path, f: &ShardFile, s: &Scenario) -> Result<(), String
 }
 
 /// The whole point from its parts, in part order.
-fn merge_point<'a>(
+pub(crate) fn merge_point<'a>(
     p: &Point,
     parts: impl Iterator<Item = &'a ShardPoint>,
 ) -> Result<PointRun, String> {
