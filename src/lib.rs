@@ -21,6 +21,8 @@
 //!   Hill, McCulloch) with bootstrap intervals.
 //! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor, the
 //!   multi-well Markov chain: pure functions.
+//! * [`config`] — the reader below scenario and training files: one-line errors with file, line and
+//!   field; sweeps.
 //! * [`scenario`] — scenario TOML → validated simulation points, and which theory applies to each.
 //! * [`experiment`] — running a scenario (or one shard of it), merging shards, writing the results.
 //! * [`trainer`] — the embedded digits set, IDX files, an f32 MLP on matrixmultiply, SGD, and the
@@ -38,6 +40,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod experiment;
 pub mod figures;

@@ -41,7 +41,7 @@ fn sample_text_and_npy_agree_and_are_seeded() {
     assert_eq!(a, b, "text is written with round-trip precision");
     // Same numbers as the library's draw (chunked streams), so stdout, files and library agree.
     let law = levylab::noise::Stable::new(1.5, -0.3, 1.0, 0.0, levylab::noise::Param::S1).unwrap();
-    assert_eq!(a, levylab::cli::draw(&law, 70_000, 5));
+    assert_eq!(a, levylab::noise::draw(&law, 70_000, 5));
     let o = levylab(&["sample", "--alpha", "1.5", "-n", "3", "--seed", "5"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
 }

@@ -7,7 +7,7 @@ use levylab::stats::{HillK, block_sum, hill, mcculloch};
 
 fn estimators(c: &mut Criterion) {
     let n = 1_000_000;
-    let xs = levylab::cli::draw(&Stable::new(1.5, 0.0, 1.0, 0.0, Param::S1).unwrap(), n, 3);
+    let xs = levylab::noise::draw(&Stable::new(1.5, 0.0, 1.0, 0.0, Param::S1).unwrap(), n, 3);
     let _ = mcculloch::fit(&xs); // build the quantile tables outside the timing
     let mut g = c.benchmark_group("stats/tail-index");
     g.throughput(Throughput::Elements(n as u64));

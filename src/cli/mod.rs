@@ -13,7 +13,7 @@ pub use estimate::EstimateArgs;
 pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
 pub use noise::NoiseArgs;
 pub use run::{Interrupted, MergeArgs, RunArgs, TheoryArgs, ValidateArgs};
-pub use sample::{SampleArgs, draw};
+pub use sample::SampleArgs;
 pub use train::TrainArgs;
 
 /// levylab: Gaussian vs α-stable noise — exit times of Lévy-driven SDEs and the tail index of SGD

@@ -5,16 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use rand::distr::Distribution;
-use rayon::prelude::*;
 
 use crate::io;
 use crate::noise::{Param, Stable};
-use crate::rng;
-
-/// Samples per random stream: sample i comes from stream ⌊i / CHUNK⌋ of the seed, so the output is
-/// the same for any thread count.
-const CHUNK: usize = 1 << 16;
 
 /// Arguments of `levylab sample`.
 #[derive(Debug, Args)]
@@ -45,21 +38,9 @@ pub struct SampleArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Draws `n` samples of `law`: a pure function of (law, n, seed).
-pub fn draw(law: &Stable, n: usize, seed: u64) -> Vec<f64> {
-    let mut xs = vec![0.0; n];
-    xs.par_chunks_mut(CHUNK).enumerate().for_each(|(c, chunk)| {
-        let mut r = rng::stream(seed, c as u64);
-        for x in chunk {
-            *x = law.sample(&mut r);
-        }
-    });
-    xs
-}
-
 pub(super) fn run(a: SampleArgs) -> anyhow::Result<()> {
     let law = Stable::new(a.alpha, a.beta, a.scale, a.loc, a.param)?;
-    let xs = draw(&law, a.n, a.seed);
+    let xs = crate::noise::draw(&law, a.n, a.seed);
     match &a.out {
         Some(path) => {
             let bytes = if path

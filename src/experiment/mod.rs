@@ -21,7 +21,8 @@ use std::time::Instant;
 
 pub use summary::{PointSummary, Summary, plot, summarize, table, write_outputs};
 
-use crate::scenario::{Model, Point, Scenario, ScenarioError};
+use crate::config::ConfigError;
+use crate::scenario::{Model, Point, Scenario};
 use crate::sde::{Outcome, RunConfig};
 use crate::stats::ExitStats;
 use crate::stats::streaming::EXACT_MAX_PATHS;
@@ -32,7 +33,7 @@ use crate::stats::streaming::EXACT_MAX_PATHS;
 pub enum ExperimentError {
     /// The scenario is invalid.
     #[error(transparent)]
-    Scenario(#[from] ScenarioError),
+    Scenario(#[from] ConfigError),
     /// Writing a result.
     #[error(transparent)]
     Write(#[from] crate::io::IoError),

@@ -1,11 +1,14 @@
-//! Figures: one function per figure, taking finished data and writing a PNG. Nothing here computes
-//! results; everything is drawn with the embedded DejaVu Sans font (no system fonts needed).
+//! Figures: drawing functions that take finished data and write a PNG, with the embedded DejaVu
+//! Sans font (no system fonts needed); [`gallery`] computes the data of the paper's figures and the
+//! exit-time comparisons and draws them.
 //!
 //! Log axes are drawn by plotting log₁₀ of the data on linear axes with tick labels 10^v, which keeps
 //! one code path for linear and logarithmic axes.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+pub mod gallery;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;

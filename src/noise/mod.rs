@@ -235,3 +235,23 @@ impl Distribution<f64> for Increment {
         dx
     }
 }
+
+/// Samples per random stream: sample i comes from stream ⌊i / DRAW_CHUNK⌋ of the seed, so the output is
+/// the same for any thread count.
+const DRAW_CHUNK: usize = 1 << 16;
+
+/// Draws `n` samples of `law`: a pure function of (law, n, seed).
+pub fn draw(law: &Stable, n: usize, seed: u64) -> Vec<f64> {
+    use rand::distr::Distribution;
+    use rayon::prelude::*;
+    let mut xs = vec![0.0; n];
+    xs.par_chunks_mut(DRAW_CHUNK)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            let mut r = crate::rng::stream(seed, c as u64);
+            for x in chunk {
+                *x = law.sample(&mut r);
+            }
+        });
+    xs
+}

@@ -6,50 +6,20 @@
 //! variant is validated before anything runs. Errors name the file, line:column (where the field
 //! can be found in the text), the field path and what is allowed.
 
-mod locate;
 mod predict;
 mod raw;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 pub use predict::{is_exit_side_prediction, is_time_prediction, predictions};
 
+use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
 use crate::noise::{Noise, NoiseError};
 use crate::sde::{BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation};
-pub(crate) use locate::{line_col, locate};
 use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawScenario};
-
-/// A scenario file that cannot be used, with where and why.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ScenarioError {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line and column, where known.
-    pub position: Option<(usize, usize)>,
-    /// Dotted field path, where known.
-    pub field: Option<String>,
-    /// What is wrong and what is allowed.
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some((l, c)) = self.position {
-            write!(f, ":{l}:{c}")?;
-        }
-        match &self.field {
-            Some(field) => write!(f, ": {field} {}", self.message),
-            None => write!(f, ": {}", self.message),
-        }
-    }
-}
-
-impl std::error::Error for ScenarioError {}
 
 /// The simulation behind one point.
 #[derive(Clone, Debug)]
@@ -170,14 +140,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(&self, field: &str, message: impl Into<String>) -> ScenarioError {
+    fn err(&self, field: &str, message: impl Into<String>) -> ConfigError {
         let full = format!("{}{}", self.prefix, field);
         let position = self
             .sweep_locator
             .as_deref()
             .and_then(|s| locate(self.src, s))
             .or_else(|| locate(self.src, &full));
-        ScenarioError {
+        ConfigError {
             file: self.file.to_path_buf(),
             position,
             field: Some(full),
@@ -187,100 +157,12 @@ impl Ctx<'_> {
 }
 
 /// Reads and validates a scenario file.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
     parse(&read_source(path)?, path)
 }
 
-/// The text of a scenario or training file, or a one-line error naming it.
-pub(crate) fn read_source(path: &Path) -> Result<String, ScenarioError> {
-    std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        file: path.to_path_buf(),
-        position: None,
-        field: None,
-        message: format!("cannot read: {e}"),
-    })
-}
-
-/// A TOML or serde error as a one-line [`ScenarioError`].
-pub(crate) fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ScenarioError {
-    let msg = e
-        .message()
-        .lines()
-        .next()
-        .unwrap_or("invalid TOML")
-        .trim()
-        .to_string();
-    let position = e.span().map(|s| line_col(src, s.start));
-    if let Some((field, pos, message)) = e.span().and_then(|s| blame_key(src, s.start, &msg)) {
-        return ScenarioError {
-            file: file.to_path_buf(),
-            position: Some(pos),
-            field: Some(field),
-            message,
-        };
-    }
-    ScenarioError {
-        file: file.to_path_buf(),
-        position,
-        field: None,
-        message: msg,
-    }
-}
-
-/// serde reports a type error inside an internally tagged table (`[landscape]` with `kind = …`) at the
-/// table header, without the key. Find the key in that table whose value is the offending literal,
-/// and say "expected X, got Y" about it.
-fn blame_key(src: &str, span_start: usize, msg: &str) -> Option<(String, (usize, usize), String)> {
-    let rest = msg.strip_prefix("invalid type: ")?;
-    let (got, expected) = rest.rsplit_once(", expected ")?;
-    let literal = match (got.find('"'), got.find('`')) {
-        (Some(i), _) => &got[i..],
-        (None, Some(i)) => got[i + 1..].trim_end_matches('`'),
-        _ => return None,
-    };
-    let (line0, _) = line_col(src, span_start);
-    let header = src.lines().nth(line0 - 1)?.trim();
-    if !(header.starts_with('[') && header.ends_with(']')) {
-        // A plain field: the span is on its own `key = value` line; name it with its table.
-        let (key, _) = header.split_once('=')?;
-        let table = src
-            .lines()
-            .take(line0 - 1)
-            .map(str::trim)
-            .filter(|l| l.starts_with('[') && l.ends_with(']'))
-            .last()
-            .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim().to_string());
-        let key = key.trim();
-        let field = table.map_or(key.to_string(), |t| format!("{t}.{key}"));
-        let line = src.lines().nth(line0 - 1)?;
-        return Some((
-            field,
-            (line0, line.len() - line.trim_start().len() + 1),
-            format!("expected {expected}, got {got}"),
-        ));
-    }
-    let table = header.trim_matches(|c| c == '[' || c == ']').trim();
-    for (k, l) in src.lines().enumerate().skip(line0) {
-        let t = l.trim();
-        if t.starts_with('[') {
-            break;
-        }
-        if let Some((key, val)) = t.split_once('=')
-            && val.split('#').next().unwrap_or("").trim() == literal
-        {
-            let field = format!("{table}.{}", key.trim());
-            return Some((
-                field,
-                (k + 1, l.len() - l.trim_start().len() + 1),
-                format!("expected {expected}, got {got}"),
-            ));
-        }
-    }
-    None
-}
-
 /// Validates scenario text; `file` is used in messages.
-pub fn parse(src: &str, file: &Path) -> Result<Scenario, ScenarioError> {
+pub fn parse(src: &str, file: &Path) -> Result<Scenario, ConfigError> {
     let doc: toml::Table = toml::from_str(src).map_err(|e| toml_error(src, file, &e))?;
     let raw: RawScenario = toml::from_str(src).map_err(|e| toml_error(src, file, &e))?;
     let top = Ctx {
@@ -418,7 +300,7 @@ fn vctx_clone<'a>(c: &Ctx<'a>) -> Ctx<'a> {
 fn expand_sweep(
     sweep: Option<&toml::Table>,
     ctx: &Ctx,
-) -> Result<Vec<Vec<(String, f64)>>, ScenarioError> {
+) -> Result<Vec<Vec<(String, f64)>>, ConfigError> {
     let Some(sweep) = sweep else {
         return Ok(vec![vec![]]);
     };
@@ -470,7 +352,7 @@ fn expand_sweep(
         return Ok(vec![vec![]]);
     }
     combine(&axes, mode == "zip").map_err(
-        |crate::scenario::ZipMismatch {
+        |crate::config::ZipMismatch {
              key: k,
              expected: n,
              got: len,
@@ -484,84 +366,6 @@ fn expand_sweep(
 }
 
 /// One point of a sweep: each swept key with its value.
-pub(crate) type SweepPoint<T> = Vec<(String, T)>;
-
-/// A zip sweep whose keys have different numbers of values.
-#[derive(Debug)]
-pub(crate) struct ZipMismatch {
-    pub key: String,
-    pub expected: usize,
-    pub got: usize,
-}
-
-/// The points of a sweep: the Cartesian product of the axes in order (grid), or their i-th values
-/// together (zip).
-pub(crate) fn combine<T: Clone>(
-    axes: &[(String, Vec<T>)],
-    zip: bool,
-) -> Result<Vec<SweepPoint<T>>, ZipMismatch> {
-    if axes.is_empty() {
-        return Ok(vec![vec![]]);
-    }
-    if zip {
-        let n = axes[0].1.len();
-        if let Some((k, v)) = axes.iter().find(|(_, v)| v.len() != n) {
-            return Err(ZipMismatch {
-                key: k.clone(),
-                expected: n,
-                got: v.len(),
-            });
-        }
-        return Ok((0..n)
-            .map(|i| {
-                axes.iter()
-                    .map(|(k, v)| (k.clone(), v[i].clone()))
-                    .collect()
-            })
-            .collect());
-    }
-    let mut out: Vec<SweepPoint<T>> = vec![vec![]];
-    for (k, vals) in axes {
-        out = out
-            .into_iter()
-            .flat_map(|prefix| {
-                vals.iter().map(move |x| {
-                    let mut p = prefix.clone();
-                    p.push((k.clone(), x.clone()));
-                    p
-                })
-            })
-            .collect();
-    }
-    Ok(out)
-}
-
-/// The table that holds the last key of a dotted path, with that key. `what` names the kind of file
-/// in the error ("scenario", "configuration").
-pub(crate) fn parent_table<'t, 'p>(
-    t: &'t mut toml::Table,
-    path: &'p str,
-    what: &str,
-) -> Result<(&'t mut toml::Table, &'p str), String> {
-    let parts: Vec<&str> = path.split('.').collect();
-    let Some((last, head)) = parts.split_last() else {
-        return Err("is empty".into());
-    };
-    let mut cur = t;
-    for (i, p) in head.iter().enumerate() {
-        cur = match cur.get_mut(*p) {
-            Some(toml::Value::Table(next)) => next,
-            _ => {
-                return Err(format!(
-                    "does not name a field of this {what} (no table `{}`)",
-                    parts[..=i].join(".")
-                ));
-            }
-        };
-    }
-    Ok((cur, last))
-}
-
 /// Sets an existing numeric field at a dotted path.
 fn set_path(t: &mut toml::Table, path: &str, x: f64) -> Result<(), String> {
     let (table, key) = parent_table(t, path, "scenario")?;
@@ -672,7 +476,7 @@ fn validate_point(
     variant: &str,
     params: Vec<(String, f64)>,
     ctx: &Ctx,
-) -> Result<Point, ScenarioError> {
+) -> Result<Point, ConfigError> {
     if !(r.horizon > 0.0 && r.horizon.is_finite()) {
         return Err(ctx.err(
             "horizon",
@@ -917,11 +721,7 @@ fn validate_point(
     Ok(point(Model::Line(sim)))
 }
 
-fn build_event(
-    e: &RawEvent,
-    cp: &CriticalPoints,
-    ctx: &Ctx,
-) -> Result<(f64, Event), ScenarioError> {
+fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Event), ConfigError> {
     match e.clone() {
         RawEvent::Transition { start, direction } => {
             if cp.minima.len() < 2 {

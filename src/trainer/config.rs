@@ -9,8 +9,8 @@ use super::TrainError;
 use super::data::{self, Dataset};
 use super::mlp::{Loss, Mlp, Workspace};
 use super::noise::{self, NoiseReport};
+use crate::config::{ConfigError, locate};
 use crate::rng;
-use crate::scenario::{ScenarioError, locate};
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -193,8 +193,8 @@ pub struct TrainConfig {
     pub runs: Vec<TrainRun>,
 }
 
-fn err(src: &str, file: &Path, field: &str, message: impl Into<String>) -> ScenarioError {
-    ScenarioError {
+fn err(src: &str, file: &Path, field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
         file: file.to_path_buf(),
         position: locate(src, field),
         field: Some(field.to_string()),
@@ -203,7 +203,7 @@ fn err(src: &str, file: &Path, field: &str, message: impl Into<String>) -> Scena
 }
 
 fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), String> {
-    let (table, key) = crate::scenario::parent_table(t, path, "configuration")?;
+    let (table, key) = crate::config::parent_table(t, path, "configuration")?;
     match table.get_mut(key) {
         Some(slot) => *slot = v.clone(),
         // Keys with defaults may be absent from the file and still be swept.
@@ -225,13 +225,13 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
 
 impl TrainConfig {
     /// Reads and validates a training configuration.
-    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        Self::parse(&crate::scenario::read_source(path)?, path)
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::parse(&crate::config::read_source(path)?, path)
     }
 
     /// Validates configuration text.
-    pub fn parse(src: &str, file: &Path) -> Result<Self, ScenarioError> {
-        let terr = |e: toml::de::Error| crate::scenario::toml_error(src, file, &e);
+    pub fn parse(src: &str, file: &Path) -> Result<Self, ConfigError> {
+        let terr = |e: toml::de::Error| crate::config::toml_error(src, file, &e);
         let doc: toml::Table = toml::from_str(src).map_err(terr)?;
         let raw: RawTrain = toml::from_str(src).map_err(terr)?;
         if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.')
@@ -316,8 +316,8 @@ impl TrainConfig {
                 }
             }
         }
-        let points = crate::scenario::combine(&axes, zip).map_err(
-            |crate::scenario::ZipMismatch {
+        let points = crate::config::combine(&axes, zip).map_err(
+            |crate::config::ZipMismatch {
                  key: k,
                  expected: n,
                  ..
@@ -360,7 +360,7 @@ impl TrainConfig {
                 )
             })?;
             let bad = |field: &str, msg: String| err(src, file, field, format!("{msg}{note}"));
-            let pos = |field: &str, v: i64| -> Result<usize, ScenarioError> {
+            let pos = |field: &str, v: i64| -> Result<usize, ConfigError> {
                 if v >= 1 {
                     Ok(v as usize)
                 } else {
