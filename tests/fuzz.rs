@@ -287,3 +287,71 @@ fn idx_reader() {
     let e = data::parse_idx(&im, &lb, pi, pl).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
 }
+
+/// A valid one-part shard of a small two-point scenario, as text (Brownian noise: its theory is
+/// cheap, so that a merge takes well under a millisecond).
+fn valid_shard() -> String {
+    use levylab::experiment::{self, Control, Part};
+    let dir = tempfile::tempdir().unwrap();
+    let text = "name = \"z\"\nseed = 1\npaths = 40\nhorizon = 0.5\n[landscape]\nkind = \"flat\"\n\
+                [noise]\nkind = \"brownian\"\nsigma = 0.5\n[integrator]\nscheme = \"euler\"\n\
+                dt = 0.01\n[event]\nkind = \"interval\"\ndomain = [-0.3, 0.3]\nstart = 0.0\n\
+                [sweep]\n\"noise.sigma\" = [0.5, 1.0]\n";
+    let s = scenario::parse(text, Path::new("z.toml")).unwrap();
+    let part = Part::new(1, 1).unwrap();
+    experiment::run(&s, Some(part), dir.path(), &Control::default()).unwrap();
+    std::fs::read_to_string(dir.path().join("z/shards/part-1-of-1.json")).unwrap()
+}
+
+/// One integer of the text replaced by another (often huge) one: counts, sums, bins, ranges.
+fn renumbered(src: String) -> impl Strategy<Value = String> {
+    let spans: Vec<(usize, usize)> = {
+        let b = src.as_bytes();
+        let mut v = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let j = (i..b.len())
+                    .find(|&j| !b[j].is_ascii_digit())
+                    .unwrap_or(b.len());
+                v.push((i, j));
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        v
+    };
+    let n = spans.len();
+    (
+        0..n,
+        prop_oneof![
+            any::<u64>().prop_map(|x| x.to_string()),
+            any::<u128>().prop_map(|x| x.to_string()),
+            (0u64..100).prop_map(|x| x.to_string()),
+        ],
+    )
+        .prop_map(move |(k, num)| {
+            let (a, b) = spans[k];
+            format!("{}{}{}", &src[..a], num, &src[b..])
+        })
+}
+
+#[test]
+fn shard_reader() {
+    use levylab::experiment::shard;
+    let p = Path::new("part-1-of-1.json");
+    let valid = valid_shard();
+    let check = |text: String| {
+        if let Ok(f) = shard::parse(&text, p) {
+            // Whatever passes the reader must merge or be refused, never panic.
+            let _ = shard::combine(Path::new("d"), &[(p.to_path_buf(), f)]);
+        }
+    };
+    fuzz("shard JSON (mutated)", mutated(valid.clone()), check);
+    fuzz(
+        "shard JSON (one integer replaced)",
+        renumbered(valid),
+        check,
+    );
+}

@@ -156,20 +156,40 @@ pub fn write(
 
 /// Reads one shard file.
 pub fn read(path: &Path) -> Result<ShardFile, ExperimentError> {
-    let bad = |message: String| ExperimentError::Shard {
-        path: path.to_path_buf(),
-        message,
-    };
     let text = std::fs::read_to_string(path).map_err(|source| ExperimentError::Io {
         path: path.to_path_buf(),
         source,
     })?;
+    parse(&text, path)
+}
+
+/// Parses and checks the text of a shard file (`path` names it in errors).
+pub fn parse(text: &str, path: &Path) -> Result<ShardFile, ExperimentError> {
+    let bad = |message: String| ExperimentError::Shard {
+        path: path.to_path_buf(),
+        message,
+    };
     let f: ShardFile =
-        serde_json::from_str(&text).map_err(|e| bad(format!("not a levylab shard: {e}")))?;
+        serde_json::from_str(text).map_err(|e| bad(format!("not a levylab shard: {e}")))?;
     if f.format != FORMAT {
         return Err(bad(format!("format {:?}, expected {FORMAT:?}", f.format)));
     }
     Part::new(f.k, f.n).map_err(|e| bad(e.to_string()))?;
+    for p in &f.points {
+        p.stats
+            .check()
+            .map_err(|m| bad(format!("point {}: {m}", p.label)))?;
+        if let Some(o) = &p.outcomes
+            && o.len() as u64 != p.stats.paths()
+        {
+            return Err(bad(format!(
+                "point {}: {} outcomes for {} paths",
+                p.label,
+                o.len(),
+                p.stats.paths()
+            )));
+        }
+    }
     Ok(f)
 }
 
@@ -207,13 +227,41 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
         .into_iter()
         .map(|p| read(&p).map(|f| (p, f)))
         .collect::<Result<_, _>>()?;
+    let (s, summary, runs) = combine(dir, &files)?;
+    let outcomes: Vec<&[Outcome]> = runs
+        .iter()
+        .map(|r| r.outcomes.as_deref().unwrap_or_default())
+        .collect();
+    write_outputs(dir, &summary, &outcomes)?;
+    let figure = plot(dir, &s, &summary.points).err();
+    Ok((
+        Outcomes {
+            summary,
+            runs,
+            dir: dir.to_path_buf(),
+        },
+        figure,
+    ))
+}
+
+/// The whole run from its parts, without writing anything: the scenario, its summary and the
+/// merged points. `dir` names the run in errors.
+pub fn combine(
+    dir: &Path,
+    files: &[(PathBuf, ShardFile)],
+) -> Result<(Scenario, Summary, Vec<PointRun>), ExperimentError> {
+    let fail = |message: String| ExperimentError::Merge {
+        dir: dir.to_path_buf(),
+        message,
+    };
     let name = |p: &Path| {
         p.file_name()
             .map_or(String::new(), |n| n.to_string_lossy().into())
     };
-
+    let Some((ref_path, reference)) = files.first() else {
+        return Err(fail("no shard files".into()));
+    };
     // One run: the first file's identity is the reference; every other file must match it.
-    let (ref_path, reference) = &files[0];
     for (p, f) in &files[1..] {
         if identity(f) != identity(reference) {
             let what = if f.n != reference.n {
@@ -236,7 +284,7 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
     }
     let n = reference.n;
     let mut by_k: BTreeMap<u64, Vec<&Path>> = BTreeMap::new();
-    for (p, f) in &files {
+    for (p, f) in files {
         by_k.entry(f.k).or_default().push(p);
     }
     let duplicated: Vec<String> = by_k
@@ -250,15 +298,18 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
     if !duplicated.is_empty() {
         return Err(fail(format!("duplicated: {}", duplicated.join("; "))));
     }
-    let missing: Vec<String> = (1..=n)
-        .filter(|k| !by_k.contains_key(k))
-        .map(|k| file_name(Part { k, n }))
-        .collect();
-    if !missing.is_empty() {
+    // Name at most ten missing parts (N may be large).
+    let missing_count = n - by_k.len() as u64;
+    if missing_count > 0 {
+        let named: Vec<String> = (1..=n)
+            .filter(|k| !by_k.contains_key(k))
+            .take(10)
+            .map(|k| file_name(Part { k, n }))
+            .collect();
         return Err(fail(format!(
-            "missing {} of {n} parts: {}",
-            missing.len(),
-            missing.join(", ")
+            "missing {missing_count} of {n} parts: {}{}",
+            named.join(", "),
+            if missing_count > 10 { ", …" } else { "" }
         )));
     }
 
@@ -281,20 +332,7 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
             .push(summarize(point, &run.stats, run.steps, run.wall));
         runs.push(run);
     }
-    let outcomes: Vec<&[Outcome]> = runs
-        .iter()
-        .map(|r| r.outcomes.as_deref().unwrap_or_default())
-        .collect();
-    write_outputs(dir, &summary, &outcomes)?;
-    let figure = plot(dir, &s, &summary.points).err();
-    Ok((
-        Outcomes {
-            summary,
-            runs,
-            dir: dir.to_path_buf(),
-        },
-        figure,
-    ))
+    Ok((s, summary, runs))
 }
 
 /// Checks that shard `f` finished every point of `s` over its own range of paths.

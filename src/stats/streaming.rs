@@ -18,7 +18,8 @@
 //!   probability of one bin under Exp(1), ≤ max_x x·e^{−x} / 1024 = 1/(1024·e) ≈ 3.6·10⁻⁴.
 //!   Counts, the mean, its SE, the CV, the exponential MLE and the exit-side fraction stay exact;
 //!   so does the restricted mean when every censoring happened at the horizon (it is then the
-//!   mean of min(τ, T)). The histogram of a run up to 10¹² ticks has at most 39 000 bins.
+//!   mean of min(τ, T)). The histogram of a run up to 10¹² ticks has at most 31 744 bins
+//!   (2048 + 29·1024).
 
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,9 @@ fn bin_of(ticks: u64) -> usize {
     let sub = ticks >> shift;
     (EXACT_BELOW + u64::from(shift - 1) * SUB + (sub - SUB)) as usize
 }
+
+/// The last bin (ticks up to 2^64 − 1).
+const MAX_BIN: usize = (EXACT_BELOW + (64 - SUB_BITS as u64 - 1) * SUB - 1) as usize;
 
 /// The ticks a bin stands for: the midpoint of the integers it holds.
 fn bin_value(bin: usize) -> f64 {
@@ -71,6 +75,11 @@ impl U256 {
             carry = c1 || c2;
         }
         U256(r)
+    }
+    fn checked_add(self, o: U256) -> Option<U256> {
+        let r = self.add(o);
+        // An overflow wraps to a value below either operand.
+        (r.0.iter().rev().cmp(self.0.iter().rev()) != std::cmp::Ordering::Less).then_some(r)
     }
     fn sub(self, o: U256) -> U256 {
         let mut r = [0u64; 4];
@@ -132,10 +141,14 @@ impl Moments {
             .sum_sq
             .add(U256::from_u128(u128::from(ticks) * u128::from(ticks)));
     }
-    fn merge(&mut self, o: &Moments) {
-        self.n += o.n;
-        self.sum += o.sum;
-        self.sum_sq = self.sum_sq.add(o.sum_sq);
+    /// Adds `o`; `None` (nothing changed) if a count or sum would overflow, which only a damaged
+    /// file can cause.
+    fn merge(&mut self, o: &Moments) -> Option<()> {
+        let n = self.n.checked_add(o.n)?;
+        let sum = self.sum.checked_add(o.sum)?;
+        let sum_sq = self.sum_sq.checked_add(o.sum_sq)?;
+        *self = Moments { n, sum, sum_sq };
+        Some(())
     }
     /// Mean and sample variance (n − 1) of the ticks, each computed from exact integers with one
     /// final rounding: no cancellation, whatever the order of the data.
@@ -169,19 +182,22 @@ impl Histogram {
             self.0.resize(o.0.len(), 0);
         }
         for (a, b) in self.0.iter_mut().zip(&o.0) {
-            *a += b;
+            *a = a.saturating_add(*b);
         }
     }
 }
 
 impl From<Vec<(usize, u64)>> for Histogram {
+    /// Bins past [`MAX_BIN`] (only in a damaged file) are kept as one bin past it, which
+    /// [`ExitStats::check`] then refuses, without allocating for them.
     fn from(v: Vec<(usize, u64)>) -> Self {
         let mut h = Histogram::default();
         for (b, c) in v {
+            let b = b.min(MAX_BIN + 1);
             if b >= h.0.len() {
                 h.0.resize(b + 1, 0);
             }
-            h.0[b] += c;
+            h.0[b] = h.0[b].saturating_add(c);
         }
         h
     }
@@ -388,13 +404,61 @@ impl ExitStats {
                 "cannot merge statistics of different dt or horizon",
             ));
         }
+        if self.is_exact() != other.is_exact() {
+            return Err(StatsError::Degenerate(
+                "cannot merge exact and sketched times",
+            ));
+        }
+        // Every sum is checked before anything changes (only a damaged file can overflow them).
+        let overflow = StatsError::Degenerate("counts overflow: more than 2^64 paths");
+        let (mut exits, mut stopped) = (self.exits, self.stopped);
+        exits.merge(&other.exits).ok_or(overflow.clone())?;
+        stopped.merge(&other.stopped).ok_or(overflow.clone())?;
+        let add = |a: u64, b: u64| a.checked_add(b).ok_or(overflow.clone());
+        let high = add(self.exits_high, other.exits_high)?;
+        let at_horizon = add(self.at_horizon, other.at_horizon)?;
+        let non_finite = add(self.non_finite, other.non_finite)?;
         self.exit_times.merge(&other.exit_times)?;
         self.stop_times.merge(&other.stop_times)?;
-        self.exits.merge(&other.exits);
-        self.exits_high += other.exits_high;
-        self.at_horizon += other.at_horizon;
-        self.stopped.merge(&other.stopped);
-        self.non_finite += other.non_finite;
+        (self.exits, self.stopped) = (exits, stopped);
+        (self.exits_high, self.at_horizon, self.non_finite) = (high, at_horizon, non_finite);
+        Ok(())
+    }
+
+    /// Checks statistics read from a file: a positive finite grid, histogram bins that exist, and
+    /// kept times that agree with the counts. Returns what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.dt > 0.0 && self.dt.is_finite() && self.horizon.is_finite()) {
+            return Err(format!(
+                "bad grid: dt = {}, horizon = {}",
+                self.dt, self.horizon
+            ));
+        }
+        for (what, times, n) in [
+            ("exit", &self.exit_times, self.exits.n),
+            ("stop", &self.stop_times, self.stopped.n),
+        ] {
+            let kept = match times {
+                Times::Exact(v) => v.len() as u64,
+                Times::Sketch(h) => {
+                    if h.0.len() > MAX_BIN + 1 {
+                        return Err(format!("{what} histogram has a bin past {MAX_BIN}"));
+                    }
+                    h.0.iter()
+                        .try_fold(0u64, |a, &c| a.checked_add(c))
+                        .unwrap_or(u64::MAX)
+                }
+            };
+            if kept != n {
+                return Err(format!("{n} {what}s counted but {kept} {what} times kept"));
+            }
+        }
+        if self.exits_high > self.exits.n {
+            return Err("more exits through the high side than exits".into());
+        }
+        if self.is_exact() != matches!(self.stop_times, Times::Exact(_)) {
+            return Err("exit and stop times kept in different modes".into());
+        }
         Ok(())
     }
 
