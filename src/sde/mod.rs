@@ -4,12 +4,14 @@
 //! stream [`crate::rng::stream`]`(seed, path)`, so every outcome is a pure function of
 //! (simulation, seed, path index) — identical for any thread count and lane width.
 
+mod ams;
 mod ball;
 mod event;
 mod lanes;
 mod runner;
 mod scheme;
 
+pub use ams::{AmsConfig, AmsEstimate, AmsRun};
 pub use ball::{BallNoise, BallSimulation, RadialLandscape};
 pub use event::{Event, Outcome, Side, exit_sample};
 pub use runner::{RunConfig, RunResult, Simulation, Trajectory};

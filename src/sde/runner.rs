@@ -33,7 +33,7 @@ pub struct Simulation {
     horizon: f64,
     start: f64,
     event: Event,
-    kernel: Kernel,
+    pub(super) kernel: Kernel,
 }
 
 impl Simulation {
