@@ -19,11 +19,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
-pub use summary::{PointSummary, Summary, plot, summarize, table, write_outputs};
+pub use summary::{
+    AmsSummary, PointSummary, Summary, plot, summarize, summarize_run, table, write_outputs,
+};
 
 use crate::config::ConfigError;
 use crate::scenario::{Model, Point, Scenario};
-use crate::sde::{Outcome, RunConfig};
+use crate::sde::{AmsEstimate, Outcome, RunConfig};
 use crate::stats::ExitStats;
 use crate::stats::streaming::EXACT_MAX_PATHS;
 
@@ -146,6 +148,8 @@ pub struct PointRun {
     pub steps: u64,
     /// Wall time, seconds.
     pub wall: f64,
+    /// The AMS estimate, for a point with `[rare_event]` (then `stats` holds no paths).
+    pub ams: Option<AmsEstimate>,
 }
 
 /// Whether a point of `paths` paths in all keeps every exit time in its statistics.
@@ -163,6 +167,17 @@ pub fn run_point(
     stop: &AtomicBool,
 ) -> PointRun {
     let t0 = Instant::now();
+    if let (Some(ams), Model::Line(sim)) = (&p.rare_event, &p.model) {
+        let e = sim.ams(ams, s.seed);
+        done.fetch_add(hi - lo, std::sync::atomic::Ordering::Relaxed);
+        return PointRun {
+            stats: ExitStats::new(sim.dt(), sim.horizon(), true),
+            outcomes: None,
+            steps: e.steps(),
+            wall: t0.elapsed().as_secs_f64(),
+            ams: Some(e),
+        };
+    }
     let cfg = RunConfig {
         first_path: lo,
         lane_width: p.lane_width,
@@ -179,6 +194,7 @@ pub fn run_point(
         outcomes: cfg.outcomes.then_some(r.outcomes),
         steps: r.steps,
         wall: t0.elapsed().as_secs_f64(),
+        ams: None,
     }
 }
 
@@ -192,10 +208,7 @@ pub fn simulate(s: &Scenario) -> Vec<(PointSummary, Vec<Outcome>)> {
         .iter()
         .map(|p| {
             let r = run_point(p, &s, (0, s.paths), &done, &stop);
-            (
-                summarize(p, &r.stats, r.steps, r.wall),
-                r.outcomes.unwrap_or_default(),
-            )
+            (summarize_run(p, &r), r.outcomes.unwrap_or_default())
         })
         .collect()
 }
@@ -229,6 +242,9 @@ pub fn run(
     ctl: &Control,
 ) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
     let part = shard.unwrap_or(Part::WHOLE);
+    if shard.is_some() {
+        refuse_split(s)?;
+    }
     let dir = out.join(&s.name);
     create_dir(&dir)?;
     let mut summary = Summary::new(s);
@@ -237,7 +253,7 @@ pub fn run(
         ctl.point.store(i, Ordering::SeqCst);
         let r = run_point(p, s, part.range(s.paths), &ctl.done, &ctl.stop);
         summary.interrupted = ctl.stopped();
-        summary.points.push(summarize(p, &r.stats, r.steps, r.wall));
+        summary.points.push(summarize_run(p, &r));
         runs.push(r);
         if shard.is_none() {
             let outcomes: Vec<&[Outcome]> = runs
@@ -258,6 +274,17 @@ pub fn run(
         None
     };
     Ok((Outcomes { summary, runs, dir }, figure))
+}
+
+/// AMS points are not split (their runs are short; the estimate needs all of them together).
+pub(crate) fn refuse_split(s: &Scenario) -> Result<(), ExperimentError> {
+    match s.points.iter().find(|p| p.rare_event.is_some()) {
+        Some(p) => Err(ExperimentError::Part(format!(
+            "point {} uses [rare_event] (AMS), which runs whole: run this scenario without --shard or mpirun",
+            p.label()
+        ))),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn create_dir(dir: &Path) -> Result<(), ExperimentError> {

@@ -24,7 +24,7 @@ use mpi::traits::*;
 use super::shard::{ShardPoint, merge_point};
 use super::{
     Control, ExperimentError, Outcomes, Part, PointRun, Summary, create_dir, plot, run_point,
-    summarize, write_outputs,
+    summarize_run, write_outputs,
 };
 use crate::scenario::Scenario;
 use crate::sde::Outcome;
@@ -45,6 +45,7 @@ pub fn run(
     out: &Path,
     ctl: &Control,
 ) -> Result<Option<(Outcomes, Option<ExperimentError>)>, ExperimentError> {
+    super::refuse_split(s)?;
     let part = part(world);
     let is_root = world.rank() == 0;
     let root = world.process_at_rank(0);
@@ -82,9 +83,7 @@ pub fn run(
             })?;
             run.wall = t0.elapsed().as_secs_f64();
             summary.interrupted = any_stopped != 0;
-            summary
-                .points
-                .push(summarize(p, &run.stats, run.steps, run.wall));
+            summary.points.push(summarize_run(p, &run));
             runs.push(run);
             let outcomes: Vec<&[Outcome]> = runs
                 .iter()

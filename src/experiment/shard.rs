@@ -401,6 +401,7 @@ pub(crate) fn merge_point<'a>(
                     outcomes,
                     steps: sp.steps,
                     wall: sp.wall_seconds,
+                    ams: None,
                 })
             }
             Some(r) => {

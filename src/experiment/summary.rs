@@ -70,6 +70,9 @@ pub struct PointSummary {
     pub exit_right_fraction: Option<f64>,
     /// Its standard error.
     pub exit_right_se: Option<f64>,
+    /// The adaptive-multilevel-splitting estimate, for a point with `[rare_event]` (then `mean` is
+    /// its estimate and the path counts are 0).
+    pub ams: Option<AmsSummary>,
     /// Whether the quantiles, the median and the KS distance come from every exit time (true) or
     /// from the log-binned histogram (relative error ≤ 4.9·10⁻⁴; points of over 10⁶ paths).
     pub quantiles_exact: bool,
@@ -81,6 +84,47 @@ pub struct PointSummary {
     pub theory: BTreeMap<String, f64>,
     /// Monte Carlo / theory for each time prediction (exit fraction / probability for the exit-side keys).
     pub ratio: BTreeMap<String, f64>,
+}
+
+/// The `ams` object of a point summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AmsSummary {
+    /// p: probability to exit from the entrance surface Σ before returning to the start region.
+    pub p: f64,
+    /// Its standard error (spread of the runs).
+    pub p_se: f64,
+    /// q: share of cycles that exit from the start region without entering Σ (jumps).
+    pub q: f64,
+    /// P = q + (1 − q)·p: a cycle's probability to end in the exit.
+    pub cycle_exit: f64,
+    /// Its standard error.
+    pub cycle_exit_se: f64,
+    /// Independent AMS runs.
+    pub runs: usize,
+    /// Replicas per run.
+    pub replicas: usize,
+    /// Failed cycles simulated directly (all runs).
+    pub loops: u64,
+    /// Mean duration of a failed cycle, with its standard error.
+    pub loop_mean: f64,
+    /// Standard error of `loop_mean`.
+    pub loop_se: f64,
+    /// Mean duration from the start region to Σ.
+    pub entrance_mean: f64,
+    /// Mean duration of a jump exit (start region to the exit).
+    pub jump_mean: f64,
+    /// Mean reactive duration (Σ to the exit).
+    pub reactive_mean: f64,
+    /// AMS iterations (all runs).
+    pub iterations: u64,
+    /// Steps simulated (all runs).
+    pub steps: u64,
+    /// Segments cut by the horizon (should be 0).
+    pub capped: u64,
+    /// Levels: the start region ξ ≤ (1 − return_level)·ξ₀, Σ at (1 − entrance_level)·ξ₀.
+    pub return_level: f64,
+    /// See `return_level`.
+    pub entrance_level: f64,
 }
 
 /// summary.json.
@@ -121,6 +165,44 @@ impl Summary {
             points: Vec::new(),
         }
     }
+}
+
+/// The summary of a point's run: from its AMS estimate when it has one, else from its statistics.
+pub fn summarize_run(p: &Point, r: &super::PointRun) -> PointSummary {
+    let mut s = summarize(p, &r.stats, r.steps, r.wall);
+    if let (Some(e), Some(cfg)) = (&r.ams, &p.rare_event) {
+        s.mean = Some(e.mean);
+        s.mean_se = Some(e.mean_se);
+        s.mean_estimator = Some("ams".into());
+        s.quantiles_exact = false;
+        s.ratio = s
+            .theory
+            .iter()
+            .filter(|(k, _)| is_time_prediction(k))
+            .map(|(k, v)| (k.clone(), e.mean / v))
+            .collect();
+        s.ams = Some(AmsSummary {
+            p: e.p,
+            p_se: e.p_se,
+            q: e.q,
+            cycle_exit: e.success,
+            cycle_exit_se: e.success_se,
+            runs: cfg.runs,
+            replicas: cfg.replicas,
+            loops: e.loops(),
+            loop_mean: e.loop_mean,
+            loop_se: e.loop_se,
+            entrance_mean: e.entrance_mean,
+            jump_mean: e.jump_mean,
+            reactive_mean: e.reactive_mean,
+            iterations: e.iterations(),
+            steps: e.steps(),
+            capped: e.capped(),
+            return_level: cfg.return_level,
+            entrance_level: cfg.entrance_level,
+        });
+    }
+    s
 }
 
 /// The summary of point `p` from its statistics, total steps and wall time.
@@ -186,6 +268,7 @@ pub fn summarize(p: &Point, stats: &ExitStats, steps: u64, wall: f64) -> PointSu
         exit_right_fraction: e.high_fraction.map(|h| h.value),
         exit_right_se: e.high_fraction.map(|h| h.std_err),
         quantiles_exact: stats.is_exact(),
+        ams: None,
         steps,
         wall_seconds: wall,
         theory: theory
@@ -282,6 +365,7 @@ pub fn table(points: &[PointSummary]) -> String {
                     match (p.mean_estimator.as_deref(), p.mle_reliable) {
                         (Some("exponential-mle"), Some(false)) => " (mle!)",
                         (Some("exponential-mle"), _) => " (mle)",
+                        (Some("ams"), _) => " (ams)",
                         _ => "",
                     }
                 ),
@@ -301,6 +385,11 @@ pub fn table(points: &[PointSummary]) -> String {
         if p.non_finite > 0 {
             r[3] = format!("{} (+{} non-finite)", p.censored, p.non_finite);
         }
+        if let Some(a) = &p.ams {
+            r[1] = format!("{}×{}", a.runs, a.replicas);
+            r[2] = "-".into();
+            r[3] = "-".into();
+        }
         for k in &keys {
             r.push(opt(p.theory.get(*k).copied()));
             if is_time_prediction(k) || is_exit_side_prediction(k) {
@@ -312,6 +401,9 @@ pub fn table(points: &[PointSummary]) -> String {
     let mut out = render(&rows);
     if censoring {
         out += "(mle): mean from the exponential MLE under censoring; rmean(L): area under the Kaplan–Meier curve up to the largest censoring time L, a lower bound of the mean\n";
+    }
+    if points.iter().any(|p| p.ams.is_some()) {
+        out += "(ams): mean from adaptive multilevel splitting, runs×replicas in the paths column; p, loop durations and iterations in summary.json's ams object\n";
     }
     for p in points {
         if let Some(w) = &p.mle_warning {

@@ -18,7 +18,9 @@ pub use predict::{is_exit_side_prediction, is_time_prediction, predictions};
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
 use crate::noise::{Noise, NoiseError};
-use crate::sde::{BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation};
+use crate::sde::{
+    AmsConfig, BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation,
+};
 use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawScenario};
 
 /// The simulation behind one point.
@@ -60,6 +62,8 @@ pub struct Point {
     pub lane_width: usize,
     /// How the noise was specified (for the summary).
     pub noise: NoiseSpec,
+    /// `[rare_event]`: the mean exit time by adaptive multilevel splitting instead of direct paths.
+    pub rare_event: Option<AmsConfig>,
 }
 
 /// The noise of a point as the user gave it (plus what was derived from an `[sgd]` table).
@@ -608,16 +612,28 @@ fn validate_point(
         RawNoise::Stable { shape, .. } => shape.clone(),
         _ => None,
     };
+    let rare_event = r
+        .rare_event
+        .as_ref()
+        .map(|re| rare_event(re, ctx))
+        .transpose()?;
     let point = |model| Point {
         variant: variant.to_string(),
         params: params.clone(),
         model,
         lane_width: integ.lane_width,
         noise: spec.clone(),
+        rare_event,
     };
 
     // d-dimensional ball exits.
     if let RawEvent::Ball { radius, start } = r.event {
+        if rare_event.is_some() {
+            return Err(ctx.err(
+                "rare_event",
+                "is supported for 1-D events (transition, interval, reach), not for a ball",
+            ));
+        }
         let radial = match land {
             Landscape::Flat(_) => RadialLandscape::Flat,
             Landscape::Quadratic(q) if q.critical_points().minima == [0.0] => {
@@ -719,6 +735,48 @@ fn validate_point(
         other => ctx.err("", other.to_string()),
     })?;
     Ok(point(Model::Line(sim)))
+}
+
+/// Validates `[rare_event]`.
+fn rare_event(re: &raw::RawRareEvent, ctx: &Ctx) -> Result<AmsConfig, ConfigError> {
+    if re.method != "ams" {
+        return Err(ctx.err(
+            "rare_event.method",
+            format!("must be \"ams\", got {:?}", re.method),
+        ));
+    }
+    let d = AmsConfig::default();
+    let count = |field: &str, v: Option<i64>, default: usize, min: i64| match v {
+        None => Ok(default),
+        Some(n) if n >= min && n <= 100_000_000 => Ok(n as usize),
+        Some(n) => Err(ctx.err(
+            &format!("rare_event.{field}"),
+            format!("must be an integer in [{min}, 10^8], got {n}"),
+        )),
+    };
+    let cfg = AmsConfig {
+        replicas: count("replicas", re.replicas, d.replicas, 2)?,
+        runs: count("runs", re.runs, d.runs, 2)?,
+        loops: count("loops", re.loops, d.loops, 1)?,
+        return_level: re.return_level.unwrap_or(d.return_level),
+        entrance_level: re.entrance_level.unwrap_or(d.entrance_level),
+    };
+    if !(cfg.return_level > 0.0 && cfg.return_level < 1.0) {
+        return Err(ctx.err(
+            "rare_event.return_level",
+            format!("must be in (0, 1), got {}", cfg.return_level),
+        ));
+    }
+    if !(cfg.entrance_level > cfg.return_level && cfg.entrance_level < 1.0) {
+        return Err(ctx.err(
+            "rare_event.entrance_level",
+            format!(
+                "must be in (return_level = {}, 1), got {}",
+                cfg.return_level, cfg.entrance_level
+            ),
+        ));
+    }
+    Ok(cfg)
 }
 
 fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Event), ConfigError> {

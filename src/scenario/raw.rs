@@ -9,6 +9,18 @@ pub(crate) struct RawOutput {
     pub exit_times: Option<bool>,
 }
 
+/// `[rare_event]`: estimate the mean exit time by adaptive multilevel splitting.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRareEvent {
+    pub method: String,
+    pub replicas: Option<i64>,
+    pub runs: Option<i64>,
+    pub loops: Option<i64>,
+    pub return_level: Option<f64>,
+    pub entrance_level: Option<f64>,
+}
+
 /// The whole file (variants and sweeps still unexpanded).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +39,7 @@ pub(crate) struct RawScenario {
     pub sgd: Option<RawSgd>,
     #[serde(default)]
     pub output: RawOutput,
+    pub rare_event: Option<RawRareEvent>,
     #[allow(dead_code)]
     // expanded from the document table, read here only to reject unknown fields early
     pub sweep: Option<toml::Table>,

@@ -268,9 +268,7 @@ impl Simulation {
         let ev = self.event();
         let mut n = 0u64;
         loop {
-            let (y, code) = self
-                .kernel
-                .step::<Scalar>(Scalar(x), Scalar(n as f64), st);
+            let (y, code) = self.kernel.step::<Scalar>(Scalar(x), Scalar(n as f64), st);
             n += 1;
             let y = y.0;
             if code.0 == lanes::EXIT_LOW || code.0 == lanes::EXIT_HIGH {
@@ -369,7 +367,9 @@ impl Simulation {
             let max = if exited {
                 f64::INFINITY
             } else {
-                path.iter().map(|&s| ev.level(s)).fold(f64::NEG_INFINITY, f64::max)
+                path.iter()
+                    .map(|&s| ev.level(s))
+                    .fold(f64::NEG_INFINITY, f64::max)
             };
             Replica { path, max, exited }
         };
