@@ -122,6 +122,7 @@ fn embedded(name: &str) -> anyhow::Result<Scenario> {
         "gaussian-vs-levy" => include_str!("../../scenarios/gaussian-vs-levy.toml"),
         "width-vs-height" => include_str!("../../scenarios/width-vs-height.toml"),
         "sgd-step-size" => include_str!("../../scenarios/sgd-step-size.toml"),
+        "small-noise" => include_str!("../../scenarios/small-noise.toml"),
         other => anyhow::bail!("no embedded scenario {other}"),
     };
     Ok(scenario::parse(
@@ -703,16 +704,25 @@ fn marker(p: &PointSummary, x: f64) -> Option<(f64, f64, f64, f64)> {
 
 fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Result<()> {
     let br: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "brownian").collect();
+    let ams: Vec<&PointSummary> = sums
+        .iter()
+        .filter(|p| p.variant == "brownian-ams")
+        .collect();
     let lv: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "levy").collect();
     let sig = |p: &PointSummary| p.params.get("noise.sigma").copied().unwrap_or(f64::NAN);
     let eps = |p: &PointSummary| p.params.get("noise.epsilon").copied().unwrap_or(f64::NAN);
     let inv_s2 = |p: &&PointSummary| 1.0 / sig(p).powi(2);
     let th =
         |v: &[&PointSummary], key: &str, x: &dyn Fn(&&PointSummary) -> f64| -> Vec<(f64, f64)> {
-            v.iter()
+            let mut t: Vec<(f64, f64)> = v
+                .iter()
                 .filter_map(|p| Some((x(p), *p.theory.get(key)?)))
-                .collect()
+                .collect();
+            t.sort_by(|a, b| a.0.total_cmp(&b.0));
+            t.dedup_by(|a, b| a.0 == b.0);
+            t
         };
+    let all_br: Vec<&PointSummary> = br.iter().chain(&ams).copied().collect();
     // The power law is asymptotic (ε → 0): fit it over the small-noise points only.
     let lv_pts: Vec<(f64, f64)> = lv
         .iter()
@@ -720,29 +730,47 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Resu
         .filter_map(|p| Some((eps(p), p.mean?)))
         .collect();
     let slope = loglog_slope(&lv_pts);
+    let replicas = ams
+        .first()
+        .and_then(|p| p.ams.as_ref())
+        .map_or(String::new(), |a| {
+            format!("; AMS {} runs × {} replicas", a.runs, a.replicas)
+        });
     c.save(
         "exit-time-vs-noise",
         "Mean exit time against the noise level: Kramers' exponential law vs the Lévy power law",
-        &format!("levylab figures {}: scenario gaussian-vs-levy ({paths} paths per point): quartic well, saddle crossing from −1; error bars ±1 SE", c.mode()),
+        &format!("levylab figures {}: scenario small-noise ({paths} paths per direct point{replicas}): quartic well, saddle crossing from −1; error bars ±1 SE", c.mode()),
         (1, 2),
         &[
-            panel(
-                "Brownian: ln E τ is linear in 1/σ² (slope 2ΔU = 0.5)",
+            Panel {
+                // Room above the largest time for the legend.
+                y_range: Some((1.0, 1e19)),
+                ..panel(
+                "Brownian: ln E τ is linear in 1/σ² (slope 2ΔU = 0.5); AMS below σ = 0.3",
                 axis("1/σ²", false),
                 axis("mean exit time (time units)", true),
-                vec![Trace {
-                    label: "Monte Carlo".into(),
-                    markers: br.iter().filter_map(|p| marker(p, inv_s2(p))).collect(),
-                    dashed: vec![("exact (quadrature)".into(), th(&br, "mfpt_exact", &inv_s2)), ("Eyring–Kramers (crossing)".into(), th(&br, "kramers", &inv_s2))],
-                    ..Default::default()
-                }],
-            ),
+                vec![
+                    Trace {
+                        label: "direct Monte Carlo".into(),
+                        markers: br.iter().filter_map(|p| marker(p, inv_s2(p))).collect(),
+                        dashed: vec![("exact (quadrature)".into(), th(&all_br, "mfpt_exact", &inv_s2)), ("Eyring–Kramers (crossing)".into(), th(&all_br, "kramers", &inv_s2))],
+                        ..Default::default()
+                    },
+                    Trace {
+                        label: "adaptive multilevel splitting".into(),
+                        markers: ams.iter().filter_map(|p| marker(p, inv_s2(p))).collect(),
+                        color: 2,
+                        ..Default::default()
+                    },
+                ],
+            )
+            },
             panel(
                 &format!("α-stable (α = 1.5): power law; slope fitted over ε ≤ 0.1: {slope:.2} (−α = −1.5)"),
                 axis("ε", true),
                 axis("mean exit time (time units)", true),
                 vec![Trace {
-                    label: "Monte Carlo".into(),
+                    label: "direct Monte Carlo".into(),
                     markers: lv.iter().filter_map(|p| marker(p, eps(p))).collect(),
                     dashed: vec![
                         ("exact (nonlocal solver)".into(), th(&lv, "levy_exact", &|p| eps(p))),
@@ -945,13 +973,23 @@ pub fn draw(
     step("alpha-iterations", &|| fig_iterations(&c))?;
     step("estimator-calibration", &|| fig_calibration(&c))?;
     step("double-well-paths", &|| fig_double_well_paths(&c))?;
-    if want("exit-time-vs-noise") || want("exit-time-distribution") {
+    step("exit-time-vs-noise", &|| {
+        let mut s = embedded("small-noise")?;
+        if c.quick {
+            for p in &mut s.points {
+                if let Some(a) = &mut p.rare_event {
+                    (a.replicas, a.runs, a.loops) = (200, 10, 1000);
+                }
+            }
+        }
+        let paths = c.q(200, 2000);
+        let (sums, _) = run_scenario(&mut s, paths);
+        fig_exit_vs_noise(&c, &sums, paths)
+    })?;
+    if want("exit-time-distribution") {
         let mut s = embedded("gaussian-vs-levy")?;
         let paths = c.q(200, 2000);
         let (sums, outs) = run_scenario(&mut s, paths);
-        step("exit-time-vs-noise", &|| {
-            fig_exit_vs_noise(&c, &sums, paths)
-        })?;
         step("exit-time-distribution", &|| {
             fig_distribution(&c, &sums, &outs, paths)
         })?;

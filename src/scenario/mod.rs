@@ -221,11 +221,12 @@ pub fn parse(src: &str, file: &Path) -> Result<Scenario, ConfigError> {
         for (k, val) in v {
             match k.as_str() {
                 "label" | "sweep" => {}
-                "horizon" | "landscape" | "noise" | "integrator" | "event" | "sgd" => {
+                "horizon" | "landscape" | "noise" | "integrator" | "event" | "sgd"
+                | "rare_event" => {
                     table.insert(k.clone(), val.clone());
                 }
                 other => {
-                    return Err(vctx.err(other, "is not a variant key (allowed: label, sweep, horizon, landscape, noise, integrator, event, sgd)"));
+                    return Err(vctx.err(other, "is not a variant key (allowed: label, sweep, horizon, landscape, noise, integrator, event, sgd, rare_event)"));
                 }
             }
         }
