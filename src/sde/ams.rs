@@ -16,7 +16,9 @@
 //! ```
 //!
 //! (for continuous paths q = 0, and this is the formula of Cérou, Guyader, Lelièvre & Pommier
-//! 2011, J. Chem. Phys. 134, 054108; α-stable noise jumps past Σ, and q carries most of P).
+//! 2011, J. Chem. Phys. 134, 054108; α-stable noise jumps past Σ, and q is a large share of P:
+//! 38 % for α = 1.5, ε = 0.2 in the quartic double well; leaving q out made the estimate three
+//! times too long at ε = 0.1).
 //! q, the loop durations and the entrance states come from a direct simulation of `loops` cycles
 //! per run; p comes from AMS.
 //!
