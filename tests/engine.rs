@@ -7,9 +7,9 @@ use levylab::landscape::{Flat, Landscape, Potential, Quartic};
 use levylab::noise::Noise;
 use levylab::sde::{
     BallNoise, BallSimulation, Event, Outcome, RadialLandscape, RunConfig, RunResult, Scheme,
-    Simulation, exit_sample,
+    Simulation, SimulationSpec, exit_sample,
 };
-use levylab::stats::ExitSample;
+use levylab::stats::{Estimate, ExitSample};
 use levylab::theory;
 
 fn dw() -> Landscape {
@@ -32,27 +32,40 @@ fn run(sim: &Simulation, paths: u64, seed: u64) -> (ExitSample, RunResult) {
     (exit_sample(&r.outcomes), r)
 }
 
+/// Asserts |estimate − reference| < k·SE + bias: the tolerance every statistical test here states
+/// (k standard errors of the Monte Carlo estimate plus a modelled bias, 0 where none is known).
+#[track_caller]
+fn within_k_se(what: &str, m: Estimate, reference: f64, k: f64, bias: f64) {
+    let tol = k * m.std_err + bias;
+    assert!(
+        (m.value - reference).abs() < tol,
+        "{what}: {} ± {} vs {reference} (tolerance {k} SE + {bias} = {tol})",
+        m.value,
+        m.std_err
+    );
+}
+
 /// Discrete monitoring of a Brownian path sees a boundary moved out by β·σ·√dt, β = −ζ(½)/√(2π) ≈ 0.5826
 /// (Broadie, Glasserman & Kou 1997).
 const BGK: f64 = 0.582_597_157_939_010_6;
 
 #[test]
 fn results_do_not_depend_on_threads_or_lane_width() {
-    let sim = Simulation::new(
-        dw(),
-        Noise::Mixed {
+    let sim = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Mixed {
             alpha: 1.5,
             beta: 0.0,
             epsilon: 0.3,
             sigma_b: 1.0,
         },
-        Scheme::Split,
-        0.01,
-        50.0,
-        -1.0,
-        up_to(0.0),
-        true,
-    )
+        scheme: Scheme::Split,
+        dt: 0.01,
+        horizon: 50.0,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: true,
+    })
     .unwrap();
     let mut cfg = RunConfig::new(700, 9);
     let reference = rayon::ThreadPoolBuilder::new()
@@ -118,16 +131,16 @@ fn results_do_not_depend_on_threads_or_lane_width() {
 #[test]
 fn brownian_reach_matches_exact_mfpt_to_the_window_edge() {
     let sigma = 0.2f64.sqrt();
-    let sim = Simulation::new(
-        dw(),
-        Noise::Brownian { sigma },
-        Scheme::Euler,
-        0.01,
-        1e5,
-        -1.0,
-        Event::Window { lo: 0.95, hi: 1.05 },
-        true,
-    )
+    let sim = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian { sigma },
+        scheme: Scheme::Euler,
+        dt: 0.01,
+        horizon: 1e5,
+        start: -1.0,
+        event: Event::Window { lo: 0.95, hi: 1.05 },
+        bridge: true,
+    })
     .unwrap();
     let e = run(&sim, 10_000, 15).0;
     let m = e.mean().unwrap();
@@ -136,12 +149,7 @@ fn brownian_reach_matches_exact_mfpt_to_the_window_edge() {
         "reach [0.95, 1.05]: {:.4} ± {:.4} vs exact {exact:.4}",
         m.value, m.std_err
     );
-    assert!(
-        (m.value - exact).abs() < 4.0 * m.std_err,
-        "{} ± {} vs {exact}",
-        m.value,
-        m.std_err
-    );
+    within_k_se("mean", m, exact, 4.0, 0.0);
     assert_eq!(e.high_fraction().unwrap().value, 0.0, "entered from below");
 }
 
@@ -156,39 +164,34 @@ fn brownian_saddle_crossing_matches_exact_mfpt_with_bridge_correction() {
     let dt = 0.01;
     let exact = theory::mean_first_passage(&dw(), -1.0, 0.0, sigma).unwrap();
     assert!((exact - 30.8213).abs() < 1e-4);
-    let bridged = Simulation::new(
-        dw(),
-        Noise::Brownian { sigma },
-        Scheme::Euler,
+    let bridged = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian { sigma },
+        scheme: Scheme::Euler,
         dt,
-        1e5,
-        -1.0,
-        up_to(0.0),
-        true,
-    )
+        horizon: 1e5,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: true,
+    })
     .unwrap();
     let m = run(&bridged, 20_000, 1).0.mean().unwrap();
     eprintln!(
         "saddle crossing with bridge: {:.4} ± {:.4} vs exact {exact:.4}",
         m.value, m.std_err
     );
-    assert!(
-        (m.value - exact).abs() < 4.0 * m.std_err,
-        "bridge: {} ± {} vs exact {exact}",
-        m.value,
-        m.std_err
-    );
+    within_k_se("bridge", m, exact, 4.0, 0.0);
 
-    let plain = Simulation::new(
-        dw(),
-        Noise::Brownian { sigma },
-        Scheme::Euler,
+    let plain = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian { sigma },
+        scheme: Scheme::Euler,
         dt,
-        1e5,
-        -1.0,
-        up_to(0.0),
-        false,
-    )
+        horizon: 1e5,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: false,
+    })
     .unwrap();
     let p = run(&plain, 20_000, 1).0.mean().unwrap();
     let shifted = theory::mean_first_passage(&dw(), -1.0, BGK * sigma * dt.sqrt(), sigma).unwrap();
@@ -196,12 +199,7 @@ fn brownian_saddle_crossing_matches_exact_mfpt_with_bridge_correction() {
         "saddle crossing without bridge: {:.4} ± {:.4} vs shifted-boundary {shifted:.4}",
         p.value, p.std_err
     );
-    assert!(
-        (p.value - shifted).abs() < 4.0 * p.std_err,
-        "no bridge: {} ± {} vs shifted-boundary {shifted}",
-        p.value,
-        p.std_err
-    );
+    within_k_se("no bridge", p, shifted, 4.0, 0.0);
     assert!(
         p.value - exact > 4.0 * p.std_err,
         "discrete monitoring must overestimate: {} vs {exact}",
@@ -215,28 +213,23 @@ fn brownian_saddle_crossing_matches_exact_mfpt_with_bridge_correction() {
 fn brownian_transition_to_the_other_minimum_matches_exact_mfpt() {
     let sigma = 0.2f64.sqrt();
     let exact = theory::mean_first_passage(&dw(), -1.0, 1.0, sigma).unwrap();
-    let sim = Simulation::new(
-        dw(),
-        Noise::Brownian { sigma },
-        Scheme::Euler,
-        0.01,
-        1e5,
-        -1.0,
-        up_to(1.0),
-        true,
-    )
+    let sim = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian { sigma },
+        scheme: Scheme::Euler,
+        dt: 0.01,
+        horizon: 1e5,
+        start: -1.0,
+        event: up_to(1.0),
+        bridge: true,
+    })
     .unwrap();
     let m = run(&sim, 20_000, 2).0.mean().unwrap();
     eprintln!(
         "transition to +1: {:.4} ± {:.4} vs exact {exact:.4}",
         m.value, m.std_err
     );
-    assert!(
-        (m.value - exact).abs() < 4.0 * m.std_err,
-        "{} ± {} vs exact {exact}",
-        m.value,
-        m.std_err
-    );
+    within_k_se("mean", m, exact, 4.0, 0.0);
     let kramers = theory::kramers_time(&dw(), -1.0, 0.0, sigma).unwrap();
     assert!(
         m.value > kramers + 4.0 * m.std_err,
@@ -251,20 +244,20 @@ fn brownian_transition_to_the_other_minimum_matches_exact_mfpt() {
 #[test]
 fn stable_exit_from_an_interval_matches_getoor() {
     for (alpha, seed) in [(0.8, 3), (1.5, 4)] {
-        let sim = Simulation::new(
-            Landscape::Flat(Flat),
-            Noise::Stable {
+        let sim = Simulation::new(SimulationSpec {
+            landscape: Landscape::Flat(Flat),
+            noise: Noise::Stable {
                 alpha,
                 beta: 0.0,
                 epsilon: 0.1,
             },
-            Scheme::Euler,
-            0.01,
-            1e5,
-            0.0,
-            Event::Boundaries { lo: -1.0, hi: 1.0 },
-            false,
-        )
+            scheme: Scheme::Euler,
+            dt: 0.01,
+            horizon: 1e5,
+            start: 0.0,
+            event: Event::Boundaries { lo: -1.0, hi: 1.0 },
+            bridge: false,
+        })
         .unwrap();
         let e = run(&sim, 20_000, seed).0;
         let m = e.mean().unwrap();
@@ -273,12 +266,7 @@ fn stable_exit_from_an_interval_matches_getoor() {
             "Getoor α = {alpha}: {:.4} ± {:.4} vs exact {exact:.4}",
             m.value, m.std_err
         );
-        assert!(
-            (m.value - exact).abs() < 4.0 * m.std_err + 0.007 * exact,
-            "α = {alpha}: {} ± {} vs Getoor {exact}",
-            m.value,
-            m.std_err
-        );
+        within_k_se(&format!("α = {alpha}"), m, exact, 4.0, 0.007 * exact);
         // Symmetric start: either side equally likely (4 SE).
         let h = e.high_fraction().unwrap();
         assert!((h.value - 0.5).abs() < 4.0 * h.std_err);
@@ -294,31 +282,31 @@ fn alpha_two_stable_equals_brownian_with_sqrt_two_epsilon() {
     let eps = 0.1f64.sqrt();
     let sigma = 2f64.sqrt() * eps;
     let dt = 0.01;
-    let stable = Simulation::new(
-        dw(),
-        Noise::Stable {
+    let stable = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Stable {
             alpha: 2.0,
             beta: 0.0,
             epsilon: eps,
         },
-        Scheme::Euler,
+        scheme: Scheme::Euler,
         dt,
-        1e5,
-        -1.0,
-        up_to(0.0),
-        false,
-    )
+        horizon: 1e5,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: false,
+    })
     .unwrap();
-    let brown = Simulation::new(
-        dw(),
-        Noise::Brownian { sigma },
-        Scheme::Euler,
+    let brown = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian { sigma },
+        scheme: Scheme::Euler,
         dt,
-        1e5,
-        -1.0,
-        up_to(0.0),
-        false,
-    )
+        horizon: 1e5,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: false,
+    })
     .unwrap();
     let a = run(&stable, 20_000, 5).0.mean().unwrap();
     let b = run(&brown, 20_000, 6).0.mean().unwrap();
@@ -335,11 +323,7 @@ fn alpha_two_stable_equals_brownian_with_sqrt_two_epsilon() {
     );
     let shifted = theory::mean_first_passage(&dw(), -1.0, BGK * sigma * dt.sqrt(), sigma).unwrap();
     for m in [a, b] {
-        assert!(
-            (m.value - shifted).abs() < 4.0 * m.std_err,
-            "{} vs {shifted}",
-            m.value
-        );
+        within_k_se("mean", m, shifted, 4.0, 0.0);
     }
 }
 
@@ -354,23 +338,23 @@ fn levy_exits_trend_to_the_imkeller_pavlyukevich_limits() {
     let p_ip = theory::levy_exit_right_probability(alpha, a, b);
     let mut rows = Vec::new();
     for eps in [0.2, 0.05] {
-        let sim = Simulation::new(
-            dw(),
-            Noise::Stable {
+        let sim = Simulation::new(SimulationSpec {
+            landscape: dw(),
+            noise: Noise::Stable {
                 alpha,
                 beta: 0.0,
                 epsilon: eps,
             },
-            Scheme::Split,
-            0.01,
-            1e6,
-            -1.0,
-            Event::Boundaries {
+            scheme: Scheme::Split,
+            dt: 0.01,
+            horizon: 1e6,
+            start: -1.0,
+            event: Event::Boundaries {
                 lo: -1.0 - b,
                 hi: -1.0 + a,
             },
-            false,
-        )
+            bridge: false,
+        })
         .unwrap();
         let e = run(&sim, 4000, 7).0;
         let m = e.mean().unwrap();
@@ -406,33 +390,33 @@ fn levy_exits_trend_to_the_imkeller_pavlyukevich_limits() {
 #[test]
 fn exit_times_are_close_to_exponential() {
     let n = 4000;
-    let levy = Simulation::new(
-        dw(),
-        Noise::Stable {
+    let levy = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Stable {
             alpha: 1.5,
             beta: 0.0,
             epsilon: 0.1,
         },
-        Scheme::Split,
-        0.01,
-        1e6,
-        -1.0,
-        up_to(0.0),
-        false,
-    )
+        scheme: Scheme::Split,
+        dt: 0.01,
+        horizon: 1e6,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: false,
+    })
     .unwrap();
-    let brown = Simulation::new(
-        dw(),
-        Noise::Brownian {
+    let brown = Simulation::new(SimulationSpec {
+        landscape: dw(),
+        noise: Noise::Brownian {
             sigma: 0.1f64.sqrt(),
         },
-        Scheme::Euler,
-        0.01,
-        1e6,
-        -1.0,
-        up_to(0.0),
-        true,
-    )
+        scheme: Scheme::Euler,
+        dt: 0.01,
+        horizon: 1e6,
+        start: -1.0,
+        event: up_to(0.0),
+        bridge: true,
+    })
     .unwrap();
     for (name, sim, seed) in [("Lévy", &levy, 8), ("Brownian", &brown, 9)] {
         let e = run(sim, n, seed).0;
@@ -468,20 +452,20 @@ fn explicit_euler_makes_spurious_transitions_and_stable_schemes_do_not() {
         Scheme::Tamed,
         Scheme::Euler,
     ] {
-        let sim = Simulation::new(
-            u.clone(),
-            Noise::Stable {
+        let sim = Simulation::new(SimulationSpec {
+            landscape: u.clone(),
+            noise: Noise::Stable {
                 alpha,
                 beta: 0.0,
                 epsilon: eps,
             },
             scheme,
             dt,
-            1e6,
-            -1.0,
-            up_to(0.0),
-            false,
-        )
+            horizon: 1e6,
+            start: -1.0,
+            event: up_to(0.0),
+            bridge: false,
+        })
         .unwrap();
         let (e, r) = run(&sim, n, 10);
         let spurious = r
@@ -538,12 +522,7 @@ fn ball_exits_match_exact_formulas() {
         "ball d = 3 Brownian: {:.4} ± {:.4} vs {exact:.4}",
         m.value, m.std_err
     );
-    assert!(
-        (m.value - exact).abs() < 4.0 * m.std_err,
-        "Brownian d = 3: {} ± {} vs {exact}",
-        m.value,
-        m.std_err
-    );
+    within_k_se("Brownian d = 3", m, exact, 4.0, 0.0);
     for (alpha, dim) in [(1.5, 2), (1.0, 3)] {
         let mut start = vec![0.0; dim];
         start[0] = 0.5;
@@ -573,11 +552,12 @@ fn ball_exits_match_exact_formulas() {
             "ball α = {alpha}, d = {dim}: {:.4} ± {:.4} vs Getoor {exact:.4}",
             m.value, m.std_err
         );
-        assert!(
-            (m.value - exact).abs() < 4.0 * m.std_err + 0.007 * exact,
-            "α = {alpha}, d = {dim}: {} ± {} vs Getoor {exact}",
-            m.value,
-            m.std_err
+        within_k_se(
+            &format!("α = {alpha}, d = {dim}"),
+            m,
+            exact,
+            4.0,
+            0.007 * exact,
         );
     }
 }
@@ -588,20 +568,20 @@ fn ball_exits_match_exact_formulas() {
 #[test]
 fn non_finite_paths_are_reported() {
     let steep = Landscape::Quartic(Quartic::new(1.0, 50.0).unwrap());
-    let sim = Simulation::new(
-        steep,
-        Noise::Stable {
+    let sim = Simulation::new(SimulationSpec {
+        landscape: steep,
+        noise: Noise::Stable {
             alpha: 1.0,
             beta: 0.0,
             epsilon: 1.0,
         },
-        Scheme::Euler,
-        0.05,
-        100.0,
-        -1.0,
-        up_to(f64::INFINITY),
-        false,
-    )
+        scheme: Scheme::Euler,
+        dt: 0.05,
+        horizon: 100.0,
+        start: -1.0,
+        event: up_to(f64::INFINITY),
+        bridge: false,
+    })
     .unwrap();
     let (e, r) = run(&sim, 500, 13);
     assert!(e.non_finite() > 0, "expected divergence");
@@ -615,20 +595,20 @@ fn non_finite_paths_are_reported() {
     );
     assert_eq!(e.non_finite() + e.censored(), 500);
     // The split scheme on the same landscape and noise never diverges.
-    let split = Simulation::new(
-        Landscape::Quartic(Quartic::new(1.0, 50.0).unwrap()),
-        Noise::Stable {
+    let split = Simulation::new(SimulationSpec {
+        landscape: Landscape::Quartic(Quartic::new(1.0, 50.0).unwrap()),
+        noise: Noise::Stable {
             alpha: 1.0,
             beta: 0.0,
             epsilon: 1.0,
         },
-        Scheme::Split,
-        0.05,
-        100.0,
-        -1.0,
-        up_to(f64::INFINITY),
-        false,
-    )
+        scheme: Scheme::Split,
+        dt: 0.05,
+        horizon: 100.0,
+        start: -1.0,
+        event: up_to(f64::INFINITY),
+        bridge: false,
+    })
     .unwrap();
     assert_eq!(run(&split, 500, 13).0.non_finite(), 0);
 }
@@ -638,20 +618,20 @@ fn censored_statistics_use_the_exponential_mle_and_kaplan_meier() {
     // Transition with a short horizon: many paths censored. The exponential MLE recovers the mean
     // measured without censoring (4 SE), while the exited-only mean is biased low.
     let sim = |h: f64| {
-        Simulation::new(
-            dw(),
-            Noise::Stable {
+        Simulation::new(SimulationSpec {
+            landscape: dw(),
+            noise: Noise::Stable {
                 alpha: 1.5,
                 beta: 0.0,
                 epsilon: 0.2,
             },
-            Scheme::Split,
-            0.01,
-            h,
-            -1.0,
-            up_to(0.0),
-            false,
-        )
+            scheme: Scheme::Split,
+            dt: 0.01,
+            horizon: h,
+            start: -1.0,
+            event: up_to(0.0),
+            bridge: false,
+        })
         .unwrap()
     };
     let full = run(&sim(1e6), 4000, 14).0;
@@ -736,7 +716,17 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
         ),
     ];
     for (k, (label, u, noise, scheme, x0, event)) in cases.into_iter().enumerate() {
-        let sim = Simulation::new(u.clone(), noise, scheme, 0.01, 1e6, x0, event, true).unwrap();
+        let sim = Simulation::new(SimulationSpec {
+            landscape: u.clone(),
+            noise,
+            scheme,
+            dt: 0.01,
+            horizon: 1e6,
+            start: x0,
+            event,
+            bridge: true,
+        })
+        .unwrap();
         let (e, _) = run(&sim, 6000, 40 + k as u64);
         let m = e.mean().unwrap();
         let (alpha, epsilon, brownian) = match noise {
@@ -769,9 +759,12 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
             exact.error,
             m.value / exact.value
         );
-        assert!(
-            (m.value - exact.value).abs() < 4.0 * m.std_err + exact.error + 0.015 * exact.value,
-            "{label}"
+        within_k_se(
+            &label,
+            m,
+            exact.value,
+            4.0,
+            exact.error + 0.015 * exact.value,
         );
         if lo.is_finite() && hi.is_finite() {
             let right = problem.exit_right_probability(x0, 400).unwrap();

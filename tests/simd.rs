@@ -8,7 +8,7 @@ use levylab::landscape::{
 };
 use levylab::noise::{Noise, StandardStable};
 use levylab::rng;
-use levylab::sde::{Event, Outcome, RunConfig, Scheme, Simulation};
+use levylab::sde::{Event, Outcome, RunConfig, Scheme, Simulation, SimulationSpec};
 use levylab::simd::{self, Isa, Scalar, math::open01};
 
 fn bits(o: &[Outcome]) -> Vec<(u64, u64, u8)> {
@@ -88,16 +88,16 @@ fn outcomes_are_bit_identical_across_instruction_sets_lanes_and_threads() {
             Scheme::Split,
         ] {
             for bridge in [false, true] {
-                let sim = Simulation::new(
-                    quartic.clone(),
-                    *noise,
+                let sim = Simulation::new(SimulationSpec {
+                    landscape: quartic.clone(),
+                    noise: *noise,
                     scheme,
-                    0.01,
-                    8.0,
-                    -1.0,
-                    transition,
+                    dt: 0.01,
+                    horizon: 8.0,
+                    start: -1.0,
+                    event: transition,
                     bridge,
-                )
+                })
                 .unwrap();
                 cases.push((format!("noise {i} {scheme:?} bridge {bridge}"), sim));
             }
@@ -122,8 +122,17 @@ fn outcomes_are_bit_identical_across_instruction_sets_lanes_and_threads() {
             (noises[1], Event::Boundaries { lo: -1.5, hi: 0.2 }),
         ] {
             let start = -0.6;
-            let sim =
-                Simulation::new(u.clone(), noise, scheme, 0.01, 6.0, start, event, true).unwrap();
+            let sim = Simulation::new(SimulationSpec {
+                landscape: u.clone(),
+                noise,
+                scheme,
+                dt: 0.01,
+                horizon: 6.0,
+                start,
+                event,
+                bridge: true,
+            })
+            .unwrap();
             cases.push((format!("{} {event:?}", u.kind()), sim));
         }
     }

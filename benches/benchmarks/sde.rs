@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use levylab::landscape::{Landscape, Quartic};
 use levylab::noise::Noise;
-use levylab::sde::{Event, RunConfig, Scheme, Simulation};
+use levylab::sde::{Event, RunConfig, Scheme, Simulation, SimulationSpec};
 use levylab::simd::Isa;
 
 const PATHS: u64 = 1024;
@@ -34,19 +34,19 @@ fn engine(c: &mut Criterion) {
     for (name, noise) in cases {
         // No boundary: every path runs the full horizon, so each iteration is exactly PATHS·STEPS
         // steps (the bridge test still runs against the infinite ends).
-        let sim = Simulation::new(
-            Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap()),
+        let sim = Simulation::new(SimulationSpec {
+            landscape: Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap()),
             noise,
-            Scheme::Split,
+            scheme: Scheme::Split,
             dt,
-            STEPS as f64 * dt,
-            -1.0,
-            Event::Boundaries {
+            horizon: STEPS as f64 * dt,
+            start: -1.0,
+            event: Event::Boundaries {
                 lo: f64::NEG_INFINITY,
                 hi: f64::INFINITY,
             },
-            true,
-        )
+            bridge: true,
+        })
         .unwrap();
         let best = Isa::detect();
         let mut runs: Vec<(usize, Isa)> = vec![(1, best), (2, best)];

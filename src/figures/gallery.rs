@@ -14,7 +14,7 @@ use crate::io::write_atomic;
 use crate::landscape::{Landscape, Potential, Quartic};
 use crate::noise::{Noise, Param, Stable, StandardStable};
 use crate::scenario::{self, Scenario};
-use crate::sde::{Event, Outcome, Scheme, Simulation, exit_sample};
+use crate::sde::{Event, Outcome, Scheme, Simulation, SimulationSpec, exit_sample};
 use crate::stats::tail_index::zero_fraction;
 use crate::stats::{HillK, block_sum, hill, mcculloch};
 use crate::trainer::config::{RunReport, TrainRun, train};
@@ -634,19 +634,19 @@ fn fig_double_well_paths(c: &Ctx) -> anyhow::Result<()> {
         .collect();
     let horizon = 300.0;
     let rec = |noise: Noise, seed: u64| -> anyhow::Result<Vec<(f64, f64)>> {
-        let sim = Simulation::new(
-            u.clone(),
+        let sim = Simulation::new(SimulationSpec {
+            landscape: u.clone(),
             noise,
-            Scheme::Split,
-            0.01,
+            scheme: Scheme::Split,
+            dt: 0.01,
             horizon,
-            -1.0,
-            Event::Boundaries {
+            start: -1.0,
+            event: Event::Boundaries {
                 lo: f64::NEG_INFINITY,
                 hi: f64::INFINITY,
             },
-            false,
-        )?;
+            bridge: false,
+        })?;
         let mut t = crate::sde::Trajectory {
             path: 0,
             points: Vec::new(),

@@ -100,11 +100,18 @@ impl TiltedQuartic {
         let w = base.w;
         // U′ is a cubic with roots in (−w·2/√3·…): bracket each on the monotone pieces split at ±w/√3.
         let c = w / 3f64.sqrt();
-        let root =
-            |a: f64, b: f64| crate::numeric::find_root(grad, a, b, 1e-15 * w).unwrap_or(f64::NAN);
-        let m1 = root(-2.0 * w, -c);
-        let s = root(-c, c);
-        let m2 = root(c, 2.0 * w);
+        // Below the critical tilt each piece holds exactly one root; a failure (a tilt within
+        // rounding of the critical one) is refused rather than stored as NaN.
+        let root = |a: f64, b: f64| {
+            crate::numeric::find_root(grad, a, b, 1e-15 * w).ok_or_else(|| {
+                LandscapeError::Shape(format!(
+                    "tilt {f} is too close to the critical tilt {critical:.6}: U′ has no root in [{a}, {b}]"
+                ))
+            })
+        };
+        let m1 = root(-2.0 * w, -c)?;
+        let s = root(-c, c)?;
+        let m2 = root(c, 2.0 * w)?;
         let cp = CriticalPoints {
             minima: vec![m1, m2],
             saddles: vec![s],

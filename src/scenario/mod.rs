@@ -20,6 +20,7 @@ use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potentia
 use crate::noise::{Noise, NoiseError};
 use crate::sde::{
     AmsConfig, BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation,
+    SimulationSpec,
 };
 use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawScenario};
 
@@ -678,11 +679,8 @@ fn validate_point(
         }
         let mut x0 = vec![0.0; dim];
         x0[0] = start;
-        let b =
-            BallSimulation::new(radial, bn, radius, x0, dt, r.horizon).map_err(|e| match e {
-                SdeError::Event(m) => ctx.err("event.start", m),
-                other => ctx.err("event", other.to_string()),
-            })?;
+        let b = BallSimulation::new(radial, bn, radius, x0, dt, r.horizon)
+            .map_err(|e| sde_error(&e, ctx))?;
         return Ok(point(Model::Ball(b)));
     }
     if dim != 1 {
@@ -716,26 +714,23 @@ fn validate_point(
         };
     let cp = land.critical_points();
     let (start, event) = build_event(&r.event, &cp, ctx)?;
-    let sim = Simulation::new(
-        land,
+    let sim = Simulation::new(SimulationSpec {
+        landscape: land,
         noise,
         scheme,
         dt,
-        r.horizon,
+        horizon: r.horizon,
         start,
         event,
-        integ.bridge,
-    )
-    .map_err(|e| match e {
-        SdeError::Scheme(m) => ctx.err(
-            "integrator.scheme",
-            m.strip_prefix("scheme ").unwrap_or(&m).to_string(),
-        ),
-        SdeError::Event(m) => ctx.err("event.start", m),
-        SdeError::Time(m) => ctx.err("integrator.dt", m),
-        other => ctx.err("", other.to_string()),
-    })?;
+        bridge: integ.bridge,
+    })
+    .map_err(|e| sde_error(&e, ctx))?;
     Ok(point(Model::Line(sim)))
+}
+
+/// A simulation set-up error as a scenario error on the field it is about.
+fn sde_error(e: &SdeError, ctx: &Ctx) -> ConfigError {
+    ctx.err(e.field(), e.to_string())
 }
 
 /// Validates `[rare_event]`.

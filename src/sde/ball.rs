@@ -81,26 +81,23 @@ impl BallSimulation {
     ) -> Result<Self, SdeError> {
         let dim = start.len();
         if dim == 0 {
-            return Err(SdeError::Event(
-                "ball start must have at least one coordinate".into(),
-            ));
+            return Err(SdeError::NoDimensions);
         }
         if !(radius > 0.0 && radius.is_finite()) {
-            return Err(SdeError::Event(format!(
-                "radius must be finite and > 0, got {radius}"
-            )));
+            return Err(SdeError::Radius(radius));
         }
         let start = DVector::from_vec(start);
         if !(start.norm() < radius) {
-            return Err(SdeError::Event(format!(
-                "start |x| = {} is not inside the ball of radius {radius}",
-                start.norm()
-            )));
+            return Err(SdeError::StartOutsideBall {
+                norm: start.norm(),
+                radius,
+            });
         }
-        if !(dt > 0.0 && dt.is_finite() && horizon > dt && horizon.is_finite()) {
-            return Err(SdeError::Time(format!(
-                "need 0 < dt < horizon, got dt = {dt}, horizon = {horizon}"
-            )));
+        if !(dt > 0.0 && dt.is_finite()) {
+            return Err(SdeError::Step(dt));
+        }
+        if !(horizon > dt && horizon.is_finite()) {
+            return Err(SdeError::Horizon { horizon, dt });
         }
         let flow = match landscape {
             RadialLandscape::Flat => 1.0,

@@ -160,19 +160,13 @@ impl Event {
             Event::Boundaries { lo, hi } | Event::Window { lo, hi } => (lo, hi),
         };
         if !(lo < hi) {
-            return Err(super::SdeError::Event(format!(
-                "event needs lo < hi, got lo = {lo}, hi = {hi}"
-            )));
+            return Err(super::SdeError::Bounds { lo, hi });
         }
         if self.hit(x0) {
-            return Err(super::SdeError::Event(match self {
-                Event::Boundaries { .. } => {
-                    format!("start {x0} is not inside the domain ({lo}, {hi})")
-                }
-                Event::Window { .. } => {
-                    format!("start {x0} is already inside the target window [{lo}, {hi}]")
-                }
-            }));
+            return Err(match self {
+                Event::Boundaries { .. } => super::SdeError::StartOutside { start: x0, lo, hi },
+                Event::Window { .. } => super::SdeError::StartInWindow { start: x0, lo, hi },
+            });
         }
         Ok(())
     }

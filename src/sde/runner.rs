@@ -36,36 +36,67 @@ pub struct Simulation {
     pub(super) kernel: Kernel,
 }
 
+/// What a 1-D simulation is made of, by name: build it with [`Simulation::new`], which checks it.
+///
+/// ```
+/// use levylab::landscape::{Landscape, Quartic};
+/// use levylab::noise::Noise;
+/// use levylab::sde::{Event, Scheme, Simulation, SimulationSpec};
+///
+/// let sim = Simulation::new(SimulationSpec {
+///     landscape: Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap()),
+///     noise: Noise::Brownian { sigma: 0.5 },
+///     scheme: Scheme::Split,
+///     dt: 0.01,
+///     horizon: 1e4,
+///     start: -1.0,
+///     event: Event::Boundaries { lo: f64::NEG_INFINITY, hi: 0.0 },
+///     bridge: true,
+/// })
+/// .unwrap();
+/// assert_eq!(sim.start(), -1.0);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SimulationSpec {
+    /// The potential U.
+    pub landscape: Landscape,
+    /// The driving noise.
+    pub noise: Noise,
+    /// The integration scheme.
+    pub scheme: Scheme,
+    /// Time step.
+    pub dt: f64,
+    /// Horizon: paths still running at T are censored.
+    pub horizon: f64,
+    /// Start point.
+    pub start: f64,
+    /// When a path ends.
+    pub event: Event,
+    /// The Brownian-bridge crossing test (effective only for noise with a Brownian part).
+    pub bridge: bool,
+}
+
 impl Simulation {
     /// Validates everything once; afterwards stepping cannot fail.
-    ///
-    /// `bridge` turns the Brownian-bridge crossing test on (it has effect only for noise with a
-    /// Brownian part).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        landscape: Landscape,
-        noise: Noise,
-        scheme: Scheme,
-        dt: f64,
-        horizon: f64,
-        start: f64,
-        event: Event,
-        bridge: bool,
-    ) -> Result<Self, SdeError> {
+    pub fn new(spec: SimulationSpec) -> Result<Self, SdeError> {
+        let SimulationSpec {
+            landscape,
+            noise,
+            scheme,
+            dt,
+            horizon,
+            start,
+            event,
+            bridge,
+        } = spec;
         if !(dt > 0.0 && dt.is_finite()) {
-            return Err(SdeError::Time(format!(
-                "dt must be finite and > 0, got {dt}"
-            )));
+            return Err(SdeError::Step(dt));
         }
         if !(horizon > dt && horizon.is_finite()) {
-            return Err(SdeError::Time(format!(
-                "horizon must be finite and > dt = {dt}, got {horizon}"
-            )));
+            return Err(SdeError::Horizon { horizon, dt });
         }
         if !start.is_finite() {
-            return Err(SdeError::Event(format!(
-                "start must be finite, got {start}"
-            )));
+            return Err(SdeError::StartNotFinite(start));
         }
         let increment = noise.increment(dt)?;
         scheme.check(&landscape, dt)?;

@@ -46,15 +46,14 @@ impl Scheme {
     /// Checks that the scheme can integrate this landscape with this dt.
     pub fn check(self, u: &Landscape, dt: f64) -> Result<(), SdeError> {
         match self {
-            Scheme::Split if u.drift_flow(0.5, dt).is_none() => Err(SdeError::Scheme(format!(
-                "scheme \"split\" needs an exact drift flow, which the {} landscape does not have; use \"implicit\" or \"tamed\"",
-                u.kind()
-            ))),
+            Scheme::Split if u.drift_flow(0.5, dt).is_none() => Err(SdeError::NoDriftFlow {
+                landscape: u.kind(),
+            }),
             Scheme::Implicit if dt * (-u.min_curvature()).max(0.0) >= 1.0 => {
-                Err(SdeError::Scheme(format!(
-                    "scheme \"implicit\" needs dt·max(−U″) < 1 for a unique solution, got dt = {dt} with max(−U″) = {}",
-                    -u.min_curvature()
-                )))
+                Err(SdeError::ImplicitStep {
+                    dt,
+                    max_neg_curvature: -u.min_curvature(),
+                })
             }
             _ => Ok(()),
         }
