@@ -760,7 +760,7 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
             m.value / exact.value
         );
         within_k_se(
-            &label,
+            label,
             m,
             exact.value,
             4.0,
