@@ -319,7 +319,10 @@ pub fn table(points: &[PointSummary]) -> String {
         let mut k: Vec<&str> = points
             .iter()
             .flat_map(|p| p.theory.keys().map(String::as_str))
-            .filter(|k| *k != "levy_exact_error")
+            .filter(|k| {
+                scenario::Prediction::from_key(k)
+                    .is_some_and(|p| p.kind() != scenario::PredictionKind::Error)
+            })
             .collect();
         k.sort_unstable();
         k.dedup();

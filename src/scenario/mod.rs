@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use predict::{is_exit_side_prediction, is_time_prediction, predictions};
+pub use predict::{
+    Prediction, PredictionKind, is_exit_side_prediction, is_time_prediction, predictions,
+};
 
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
@@ -674,7 +676,11 @@ fn validate_point(
                 return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
             }
         };
-        if !matches!(scheme_name.as_deref(), None | Some("euler") | Some("split")) {
+        let ball_schemes = [Scheme::Euler.name(), Scheme::Split.name()];
+        if scheme_name
+            .as_deref()
+            .is_some_and(|n| !ball_schemes.contains(&n))
+        {
             return Err(ctx.err("integrator.scheme", "must be \"split\" or \"euler\" for a ball event (the radial drift is integrated exactly)"));
         }
         let mut x0 = vec![0.0; dim];
@@ -692,26 +698,25 @@ fn validate_point(
     if shape.is_some() {
         return Err(ctx.err("noise.shape", "applies only to ball events"));
     }
-    let scheme =
-        match scheme_name.as_deref() {
-            None => {
-                if land.drift_flow(0.5, dt).is_some() {
-                    Scheme::Split
-                } else {
-                    Scheme::Implicit
-                }
+    let scheme = match scheme_name.as_deref() {
+        None => {
+            if land.drift_flow(0.5, dt).is_some() {
+                Scheme::Split
+            } else {
+                Scheme::Implicit
             }
-            Some("euler") => Scheme::Euler,
-            Some("implicit") => Scheme::Implicit,
-            Some("tamed") => Scheme::Tamed,
-            Some("split") => Scheme::Split,
-            Some(other) => return Err(ctx.err(
+        }
+        Some(name) => Scheme::from_name(name).ok_or_else(|| {
+            let names: Vec<String> = Scheme::ALL
+                .iter()
+                .map(|s| format!("{:?}", s.name()))
+                .collect();
+            ctx.err(
                 "integrator.scheme",
-                format!(
-                    "must be one of \"euler\", \"implicit\", \"tamed\", \"split\", got {other:?}"
-                ),
-            )),
-        };
+                format!("must be one of {}, got {name:?}", names.join(", ")),
+            )
+        })?,
+    };
     let cp = land.critical_points();
     let (start, event) = build_event(&r.event, &cp, ctx)?;
     let sim = Simulation::new(SimulationSpec {

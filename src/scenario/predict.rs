@@ -31,17 +31,17 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                 match b.noise() {
                     BallNoise::Brownian { sigma } => put(
                         &mut out,
-                        "mfpt_exact",
+                        Prediction::MfptExact.key(),
                         theory::brownian_ball_exit_time(sigma, r, x, d).ok(),
                     ),
                     BallNoise::Isotropic { alpha, epsilon } => put(
                         &mut out,
-                        "getoor",
+                        Prediction::Getoor.key(),
                         theory::getoor_exit_time(alpha, epsilon, r, x, d).ok(),
                     ),
                     BallNoise::Independent { alpha, epsilon } if d == 1 || alpha == 2.0 => put(
                         &mut out,
-                        "getoor",
+                        Prediction::Getoor.key(),
                         theory::getoor_exit_time(alpha, epsilon, r, x, d).ok(),
                     ),
                     BallNoise::Independent { .. } => {}
@@ -70,13 +70,13 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                     Event::Boundaries { lo, hi } => {
                         put(
                             &mut out,
-                            "mfpt_exact",
+                            Prediction::MfptExact.key(),
                             theory::mean_first_passage_interval(u, x0, lo, hi, s).ok(),
                         );
                         if let Some(i) = cp.basin_of(x0) {
                             put(
                                 &mut out,
-                                "kramers",
+                                Prediction::Kramers.key(),
                                 brownian_chain_time(u, &cp, s, i, lo, hi),
                             );
                         }
@@ -86,7 +86,7 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                         if !flat {
                             put(
                                 &mut out,
-                                "mfpt_exact",
+                                Prediction::MfptExact.key(),
                                 theory::mean_first_passage(u, x0, edge, s).ok(),
                             );
                         }
@@ -95,7 +95,11 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                             && i != j
                             && let Ok(q) = theory::kramers_chain(u, &cp, s)
                         {
-                            put(&mut out, "kramers", hitting_time(&q, &cp, i, j));
+                            put(
+                                &mut out,
+                                Prediction::Kramers.key(),
+                                hitting_time(&q, &cp, i, j),
+                            );
                         }
                     }
                 }
@@ -126,13 +130,13 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                 };
                 let n = theory::nonlocal::DEFAULT_INTERVALS;
                 if let Ok(v) = problem.mean_exit_time(x0, n) {
-                    put(&mut out, "levy_exact", Some(v.value));
-                    put(&mut out, "levy_exact_error", Some(v.error));
+                    put(&mut out, Prediction::LevyExact.key(), Some(v.value));
+                    put(&mut out, Prediction::LevyExactError.key(), Some(v.error));
                 }
                 if lo.is_finite() && hi.is_finite() {
                     put(
                         &mut out,
-                        "levy_exact_right",
+                        Prediction::LevyExactRight.key(),
                         problem.exit_right_probability(x0, n).ok().map(|v| v.value),
                     );
                 }
@@ -151,7 +155,7 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                         let c = 0.5 * (lo + hi);
                         put(
                             &mut out,
-                            "getoor",
+                            Prediction::Getoor.key(),
                             theory::getoor_exit_time(alpha, epsilon, 0.5 * (hi - lo), x0 - c, 1)
                                 .ok(),
                         );
@@ -164,12 +168,12 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                             Event::Boundaries { lo, hi } if blo <= lo && hi <= bhi => {
                                 put(
                                     &mut out,
-                                    "levy_ip",
+                                    Prediction::LevyIp.key(),
                                     theory::levy_exit_time(alpha, epsilon, hi - m, m - lo).ok(),
                                 );
                                 if lo.is_finite() && hi.is_finite() {
                                     out.insert(
-                                        "levy_ip_right",
+                                        Prediction::LevyIpRight.key(),
                                         theory::levy_exit_right_probability(alpha, hi - m, m - lo),
                                     );
                                 }
@@ -180,7 +184,7 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                                 if let Ok(mc) = theory::levy_markov_chain(alpha, epsilon, &cp) {
                                     put(
                                         &mut out,
-                                        "levy_ip",
+                                        Prediction::LevyIp.key(),
                                         levy_transition_chain_time(&mc.rates, &cp, i, lo, hi),
                                     );
                                 }
@@ -191,7 +195,11 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                                     target_well(&cp, lo, hi),
                                 ) && i != j
                                 {
-                                    put(&mut out, "levy_ip", hitting_time(&mc.rates, &cp, i, j));
+                                    put(
+                                        &mut out,
+                                        Prediction::LevyIp.key(),
+                                        hitting_time(&mc.rates, &cp, i, j),
+                                    );
                                 }
                             }
                         }
@@ -205,7 +213,7 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
                         )
                         && (cp.minima.len() > 2 || (mc.stationary[i] - 0.5).abs() > 1e-9)
                     {
-                        out.insert("markov_occupancy", mc.stationary[i]);
+                        out.insert(Prediction::MarkovOccupancy.key(), mc.stationary[i]);
                     }
                 }
             }
@@ -286,18 +294,101 @@ fn brownian_chain_time(
     theory::chain_absorption_time(&q, &target, &exit, i).ok()
 }
 
+/// What kind of number a prediction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PredictionKind {
+    /// A mean time: compared with the Monte Carlo mean (ratio MC/theory) and drawn in time plots.
+    Time,
+    /// The probability to leave through the upper end: compared with the exit-side fraction.
+    ExitSide,
+    /// The stationary occupancy of the start well (multi-well chain).
+    Occupancy,
+    /// The error estimate of another prediction (summary.json only, not a table column).
+    Error,
+}
+
+/// Every theory prediction levylab makes: one name (the key in summary.json), one description and
+/// one kind each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Prediction {
+    /// Exact mean first-passage time of the Brownian SDE (quadrature).
+    MfptExact,
+    /// Eyring–Kramers (multi-well chain of Kramers rates).
+    Kramers,
+    /// Imkeller–Pavlyukevich small-noise law for α-stable noise.
+    LevyIp,
+    /// Exact mean exit time of the α-stable SDE (nonlocal solver).
+    LevyExact,
+    /// Error estimate of `levy_exact` (difference of two grids).
+    LevyExactError,
+    /// Getoor's exact mean exit time of free α-stable motion from an interval or ball.
+    Getoor,
+    /// Imkeller–Pavlyukevich probability to leave through the upper end.
+    LevyIpRight,
+    /// Exact probability to leave through the upper end (nonlocal solver).
+    LevyExactRight,
+    /// Stationary occupancy of the start well.
+    MarkovOccupancy,
+}
+
+impl Prediction {
+    /// Every prediction.
+    pub const ALL: [Prediction; 9] = [
+        Prediction::MfptExact,
+        Prediction::Kramers,
+        Prediction::LevyIp,
+        Prediction::LevyExact,
+        Prediction::LevyExactError,
+        Prediction::Getoor,
+        Prediction::LevyIpRight,
+        Prediction::LevyExactRight,
+        Prediction::MarkovOccupancy,
+    ];
+
+    /// The key in summary.json and the table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Prediction::MfptExact => "mfpt_exact",
+            Prediction::Kramers => "kramers",
+            Prediction::LevyIp => "levy_ip",
+            Prediction::LevyExact => "levy_exact",
+            Prediction::LevyExactError => "levy_exact_error",
+            Prediction::Getoor => "getoor",
+            Prediction::LevyIpRight => "levy_ip_right",
+            Prediction::LevyExactRight => "levy_exact_right",
+            Prediction::MarkovOccupancy => "markov_occupancy",
+        }
+    }
+
+    /// What kind of number it is.
+    pub fn kind(self) -> PredictionKind {
+        match self {
+            Prediction::MfptExact
+            | Prediction::Kramers
+            | Prediction::LevyIp
+            | Prediction::LevyExact
+            | Prediction::Getoor => PredictionKind::Time,
+            Prediction::LevyIpRight | Prediction::LevyExactRight => PredictionKind::ExitSide,
+            Prediction::MarkovOccupancy => PredictionKind::Occupancy,
+            Prediction::LevyExactError => PredictionKind::Error,
+        }
+    }
+
+    /// The prediction with this key.
+    pub fn from_key(key: &str) -> Option<Prediction> {
+        Prediction::ALL.into_iter().find(|p| p.key() == key)
+    }
+}
+
 /// Whether a prediction key is a mean time (compared with the Monte Carlo mean and drawn in time
 /// plots), as opposed to an exit-side probability, an occupancy or an error estimate.
 pub fn is_time_prediction(key: &str) -> bool {
-    matches!(
-        key,
-        "mfpt_exact" | "kramers" | "levy_ip" | "levy_exact" | "getoor"
-    )
+    Prediction::from_key(key).is_some_and(|p| p.kind() == PredictionKind::Time)
 }
 
 /// Whether a prediction key is the probability to leave through the upper end.
 pub fn is_exit_side_prediction(key: &str) -> bool {
-    matches!(key, "levy_ip_right" | "levy_exact_right")
+    Prediction::from_key(key).is_some_and(|p| p.kind() == PredictionKind::ExitSide)
 }
 
 fn put(out: &mut BTreeMap<&'static str, f64>, key: &'static str, v: Option<f64>) {

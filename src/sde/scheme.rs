@@ -33,6 +33,19 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Every scheme, in the order the documentation lists them.
+    pub const ALL: [Scheme; 4] = [
+        Scheme::Euler,
+        Scheme::Implicit,
+        Scheme::Tamed,
+        Scheme::Split,
+    ];
+
+    /// The scheme of a scenario-file name.
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// Name as used in scenario files.
     pub fn name(self) -> &'static str {
         match self {
