@@ -507,7 +507,64 @@ fn validate_point(
     if dim == 0 {
         return Err(ctx.err("landscape.dim", "must be >= 1, got 0"));
     }
-    let (alpha_value, alpha_source) = match &r.noise {
+    let integ = r.integrator.clone().unwrap_or(raw::RawIntegrator {
+        scheme: None,
+        dt: None,
+        bridge: true,
+        lane_width: 8,
+    });
+    if integ.lane_width == 0 {
+        return Err(ctx.err("integrator.lane_width", "must be >= 1, got 0"));
+    }
+    let PointNoise {
+        noise,
+        dt,
+        scheme_name,
+        spec,
+    } = point_noise(r, &integ, ctx)?;
+    let shape = match &r.noise {
+        RawNoise::Stable { shape, .. } => shape.clone(),
+        _ => None,
+    };
+    let rare_event = r
+        .rare_event
+        .as_ref()
+        .map(|re| rare_event(re, ctx))
+        .transpose()?;
+    let parts = ModelParts {
+        land,
+        dim,
+        noise,
+        dt,
+        horizon: r.horizon,
+        scheme_name,
+        shape,
+        bridge: integ.bridge,
+    };
+    let model = if let RawEvent::Ball { radius, start } = r.event {
+        if rare_event.is_some() {
+            return Err(ctx.err(
+                "rare_event",
+                "is supported for 1-D events (transition, interval, reach), not for a ball",
+            ));
+        }
+        Model::Ball(ball_model(parts, radius, start, ctx)?)
+    } else {
+        Model::Line(line_model(parts, &r.event, ctx)?)
+    };
+    Ok(Point {
+        variant: variant.to_string(),
+        params,
+        model,
+        lane_width: integ.lane_width,
+        noise: spec,
+        rare_event,
+    })
+}
+
+/// The α of a stable noise: given, or read from a training summary (with where it came from).
+fn alpha_of(r: &RawScenario, ctx: &Ctx) -> Result<(Option<f64>, Option<String>), ConfigError> {
+    Ok(match &r.noise {
         RawNoise::Stable {
             alpha: AlphaSpec::Value(a),
             ..
@@ -533,17 +590,25 @@ fn validate_point(
             (Some(a), Some(desc))
         }
         _ => (None, None),
-    };
-    let integ = r.integrator.clone().unwrap_or(raw::RawIntegrator {
-        scheme: None,
-        dt: None,
-        bridge: true,
-        lane_width: 8,
-    });
-    if integ.lane_width == 0 {
-        return Err(ctx.err("integrator.lane_width", "must be >= 1, got 0"));
-    }
-    // Noise, with the SGD reparametrization ε = η^{(α−1)/α}·σ, dt = η, scheme euler.
+    })
+}
+
+/// A point's validated noise: the noise, its time step, the scheme it asks for (an `[sgd]` table
+/// asks for Euler) and how it was given.
+struct PointNoise {
+    noise: Noise,
+    dt: f64,
+    scheme_name: Option<String>,
+    spec: NoiseSpec,
+}
+
+/// The noise of a point, with the SGD reparametrization ε = η^{(α−1)/α}·σ, dt = η.
+fn point_noise(
+    r: &RawScenario,
+    integ: &raw::RawIntegrator,
+    ctx: &Ctx,
+) -> Result<PointNoise, ConfigError> {
+    let (alpha_value, alpha_source) = alpha_of(r, ctx)?;
     let (noise, dt, scheme_name, spec) = match (&r.noise, &r.sgd) {
         (RawNoise::Stable { epsilon: None, beta, .. }, Some(sgd)) => {
             let alpha = &alpha_value.unwrap_or(f64::NAN);
@@ -612,83 +677,107 @@ fn validate_point(
             format!("must be below the horizon {}, got {dt}", r.horizon),
         ));
     }
-    let shape = match &r.noise {
-        RawNoise::Stable { shape, .. } => shape.clone(),
-        _ => None,
-    };
-    let rare_event = r
-        .rare_event
-        .as_ref()
-        .map(|re| rare_event(re, ctx))
-        .transpose()?;
-    let point = |model| Point {
-        variant: variant.to_string(),
-        params: params.clone(),
-        model,
-        lane_width: integ.lane_width,
-        noise: spec.clone(),
-        rare_event,
-    };
+    Ok(PointNoise {
+        noise,
+        dt,
+        scheme_name,
+        spec,
+    })
+}
 
-    // d-dimensional ball exits.
-    if let RawEvent::Ball { radius, start } = r.event {
-        if rare_event.is_some() {
+/// What a point's model is built from, once the landscape and the noise are valid.
+struct ModelParts {
+    land: Landscape,
+    dim: usize,
+    noise: Noise,
+    dt: f64,
+    horizon: f64,
+    scheme_name: Option<String>,
+    shape: Option<String>,
+    bridge: bool,
+}
+
+/// A d-dimensional ball exit.
+fn ball_model(
+    parts: ModelParts,
+    radius: f64,
+    start: f64,
+    ctx: &Ctx,
+) -> Result<BallSimulation, ConfigError> {
+    let ModelParts {
+        land,
+        dim,
+        noise,
+        dt,
+        horizon,
+        scheme_name,
+        shape,
+        ..
+    } = parts;
+    let radial = match land {
+        Landscape::Flat(_) => RadialLandscape::Flat,
+        Landscape::Quadratic(q) if q.critical_points().minima == [0.0] => {
+            RadialLandscape::Quadratic {
+                curvature: q.hess(0.0),
+            }
+        }
+        _ => {
             return Err(ctx.err(
-                "rare_event",
-                "is supported for 1-D events (transition, interval, reach), not for a ball",
+                "event.kind",
+                "\"ball\" needs a flat or quadratic landscape centred at 0",
             ));
         }
-        let radial = match land {
-            Landscape::Flat(_) => RadialLandscape::Flat,
-            Landscape::Quadratic(q) if q.critical_points().minima == [0.0] => {
-                RadialLandscape::Quadratic {
-                    curvature: q.hess(0.0),
-                }
-            }
-            _ => {
-                return Err(ctx.err(
-                    "event.kind",
-                    "\"ball\" needs a flat or quadratic landscape centred at 0",
-                ));
-            }
-        };
-        let bn = match (noise, shape.as_deref()) {
-            (Noise::Brownian { sigma }, _) => BallNoise::Brownian { sigma },
-            (Noise::Stable { beta, .. }, _) if beta != 0.0 => {
-                return Err(ctx.err(
-                    "noise.beta",
-                    "must be 0 for a ball event (isotropic or independent symmetric noise)",
-                ));
-            }
-            (Noise::Stable { alpha, epsilon, .. }, None | Some("isotropic")) => {
-                BallNoise::Isotropic { alpha, epsilon }
-            }
-            (Noise::Stable { alpha, epsilon, .. }, Some("independent")) => {
-                BallNoise::Independent { alpha, epsilon }
-            }
-            (Noise::Stable { .. }, Some(other)) => {
-                return Err(ctx.err(
-                    "noise.shape",
-                    format!("must be \"isotropic\" or \"independent\", got {other:?}"),
-                ));
-            }
-            (Noise::Mixed { .. }, _) => {
-                return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
-            }
-        };
-        let ball_schemes = [Scheme::Euler.name(), Scheme::Split.name()];
-        if scheme_name
-            .as_deref()
-            .is_some_and(|n| !ball_schemes.contains(&n))
-        {
-            return Err(ctx.err("integrator.scheme", "must be \"split\" or \"euler\" for a ball event (the radial drift is integrated exactly)"));
+    };
+    let bn = match (noise, shape.as_deref()) {
+        (Noise::Brownian { sigma }, _) => BallNoise::Brownian { sigma },
+        (Noise::Stable { beta, .. }, _) if beta != 0.0 => {
+            return Err(ctx.err(
+                "noise.beta",
+                "must be 0 for a ball event (isotropic or independent symmetric noise)",
+            ));
         }
-        let mut x0 = vec![0.0; dim];
-        x0[0] = start;
-        let b = BallSimulation::new(radial, bn, radius, x0, dt, r.horizon)
-            .map_err(|e| sde_error(&e, ctx))?;
-        return Ok(point(Model::Ball(b)));
+        (Noise::Stable { alpha, epsilon, .. }, None | Some("isotropic")) => {
+            BallNoise::Isotropic { alpha, epsilon }
+        }
+        (Noise::Stable { alpha, epsilon, .. }, Some("independent")) => {
+            BallNoise::Independent { alpha, epsilon }
+        }
+        (Noise::Stable { .. }, Some(other)) => {
+            return Err(ctx.err(
+                "noise.shape",
+                format!("must be \"isotropic\" or \"independent\", got {other:?}"),
+            ));
+        }
+        (Noise::Mixed { .. }, _) => {
+            return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
+        }
+    };
+    let ball_schemes = [Scheme::Euler.name(), Scheme::Split.name()];
+    if scheme_name
+        .as_deref()
+        .is_some_and(|n| !ball_schemes.contains(&n))
+    {
+        return Err(ctx.err("integrator.scheme", "must be \"split\" or \"euler\" for a ball event (the radial drift is integrated exactly)"));
     }
+    let mut x0 = vec![0.0; dim];
+    x0[0] = start;
+    let b =
+        BallSimulation::new(radial, bn, radius, x0, dt, horizon).map_err(|e| sde_error(&e, ctx))?;
+    Ok(b)
+}
+
+/// A 1-D SDE with its exit event.
+fn line_model(parts: ModelParts, event: &RawEvent, ctx: &Ctx) -> Result<Simulation, ConfigError> {
+    let ModelParts {
+        land,
+        dim,
+        noise,
+        dt,
+        horizon,
+        scheme_name,
+        shape,
+        bridge,
+    } = parts;
     if dim != 1 {
         return Err(ctx.err(
             "landscape.dim",
@@ -718,19 +807,19 @@ fn validate_point(
         })?,
     };
     let cp = land.critical_points();
-    let (start, event) = build_event(&r.event, &cp, ctx)?;
+    let (start, event) = build_event(event, &cp, ctx)?;
     let sim = Simulation::new(SimulationSpec {
         landscape: land,
         noise,
         scheme,
         dt,
-        horizon: r.horizon,
+        horizon,
         start,
         event,
-        bridge: integ.bridge,
+        bridge,
     })
     .map_err(|e| sde_error(&e, ctx))?;
-    Ok(point(Model::Line(sim)))
+    Ok(sim)
 }
 
 /// A simulation set-up error as a scenario error on the field it is about.
