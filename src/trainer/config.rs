@@ -223,6 +223,177 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
     Ok(())
 }
 
+/// The name and the data section of a configuration.
+fn check_header(raw: &RawTrain, src: &str, file: &Path) -> Result<(), ConfigError> {
+    if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
+        return Err(err(
+            src,
+            file,
+            "name",
+            format!(
+                "must be a non-empty file name without '/', got {:?}",
+                raw.name
+            ),
+        ));
+    }
+    match raw.data.dataset.as_str() {
+        "digits" => {
+            if !(raw.data.test_fraction > 0.0 && raw.data.test_fraction < 1.0) {
+                return Err(err(
+                    src,
+                    file,
+                    "data.test_fraction",
+                    format!("must be in (0, 1), got {}", raw.data.test_fraction),
+                ));
+            }
+        }
+        "idx" => {
+            for (k, v) in [
+                ("train_images", &raw.data.train_images),
+                ("train_labels", &raw.data.train_labels),
+                ("test_images", &raw.data.test_images),
+                ("test_labels", &raw.data.test_labels),
+            ] {
+                if v.is_none() {
+                    return Err(err(
+                        src,
+                        file,
+                        "data.dataset",
+                        format!("\"idx\" needs data.{k}"),
+                    ));
+                }
+            }
+        }
+        other => {
+            return Err(err(
+                src,
+                file,
+                "data.dataset",
+                format!("must be \"digits\" or \"idx\", got {other:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Swept keys with their values, in file order.
+type Axes = Vec<(String, Vec<toml::Value>)>;
+
+/// The sweep axes (lists of numbers or strings) and whether they are zipped (else a grid).
+fn sweep_axes(doc: &toml::Table, src: &str, file: &Path) -> Result<(Axes, bool), ConfigError> {
+    let mut axes: Axes = Vec::new();
+    let mut zip = false;
+    if let Some(toml::Value::Table(sw)) = doc.get("sweep") {
+        for (k, v) in sw {
+            if k == "mode" {
+                zip = match v.as_str() {
+                    Some("zip") => true,
+                    Some("grid") => false,
+                    _ => {
+                        return Err(err(
+                            src,
+                            file,
+                            "sweep.mode",
+                            format!("must be \"grid\" or \"zip\", got {v}"),
+                        ));
+                    }
+                };
+                continue;
+            }
+            match v {
+                toml::Value::Array(a) if !a.is_empty() => axes.push((k.clone(), a.clone())),
+                _ => {
+                    return Err(err(
+                        src,
+                        file,
+                        &format!("sweep.\"{k}\""),
+                        "must be a non-empty list of values",
+                    ));
+                }
+            }
+        }
+    }
+    Ok((axes, zip))
+}
+
+/// One run of a sweep from its raw table and its sweep assignment; `bad(field, message)` makes
+/// the error (with the sweep point noted).
+fn train_run(
+    r: &RawTrain,
+    assign: &[(String, toml::Value)],
+    bad: impl Fn(&str, String) -> ConfigError,
+) -> Result<TrainRun, ConfigError> {
+    let pos = |field: &str, v: i64| -> Result<usize, ConfigError> {
+        if v >= 1 {
+            Ok(v as usize)
+        } else {
+            Err(bad(field, format!("must be >= 1, got {v}")))
+        }
+    };
+    let width = pos("model.width", r.model.width)?;
+    let depth = pos("model.depth", r.model.depth)?;
+    let batch_size = pos("train.batch_size", r.train.batch_size)?;
+    let iterations = pos("train.iterations", r.train.iterations)?;
+    let checkpoint_every = pos("train.checkpoint_every", r.train.checkpoint_every)?;
+    let noise_batch_size = pos(
+        "noise.batch_size",
+        r.noise.batch_size.unwrap_or(r.train.batch_size),
+    )?;
+    let subsample = pos("noise.subsample", r.noise.subsample.unwrap_or(1_000_000))?;
+    if !(r.train.learning_rate > 0.0 && r.train.learning_rate.is_finite()) {
+        return Err(bad(
+            "train.learning_rate",
+            format!("must be finite and > 0, got {}", r.train.learning_rate),
+        ));
+    }
+    let loss = match r.train.loss.as_str() {
+        "cross-entropy" => Loss::CrossEntropy,
+        "hinge" => Loss::Hinge,
+        other => {
+            return Err(bad(
+                "train.loss",
+                format!("must be \"cross-entropy\" or \"hinge\", got {other:?}"),
+            ));
+        }
+    };
+    let params: Vec<(String, String)> = assign
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        })
+        .collect();
+    let label = if params.is_empty() {
+        "base".into()
+    } else {
+        params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    Ok(TrainRun {
+        label,
+        params,
+        seed: r.seed,
+        width,
+        depth,
+        bias: r.model.bias,
+        loss,
+        learning_rate: r.train.learning_rate,
+        batch_size,
+        iterations,
+        checkpoint_every,
+        halve_step: r.train.halve_step,
+        order: r.train.order,
+        noise_batch_size,
+        subsample,
+        on_test: r.noise.on_test,
+    })
+}
+
 impl TrainConfig {
     /// Reads and validates a training configuration.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -234,88 +405,8 @@ impl TrainConfig {
         let terr = |e: toml::de::Error| crate::config::toml_error(src, file, &e);
         let doc: toml::Table = toml::from_str(src).map_err(terr)?;
         let raw: RawTrain = toml::from_str(src).map_err(terr)?;
-        if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.')
-        {
-            return Err(err(
-                src,
-                file,
-                "name",
-                format!(
-                    "must be a non-empty file name without '/', got {:?}",
-                    raw.name
-                ),
-            ));
-        }
-        match raw.data.dataset.as_str() {
-            "digits" => {
-                if !(raw.data.test_fraction > 0.0 && raw.data.test_fraction < 1.0) {
-                    return Err(err(
-                        src,
-                        file,
-                        "data.test_fraction",
-                        format!("must be in (0, 1), got {}", raw.data.test_fraction),
-                    ));
-                }
-            }
-            "idx" => {
-                for (k, v) in [
-                    ("train_images", &raw.data.train_images),
-                    ("train_labels", &raw.data.train_labels),
-                    ("test_images", &raw.data.test_images),
-                    ("test_labels", &raw.data.test_labels),
-                ] {
-                    if v.is_none() {
-                        return Err(err(
-                            src,
-                            file,
-                            "data.dataset",
-                            format!("\"idx\" needs data.{k}"),
-                        ));
-                    }
-                }
-            }
-            other => {
-                return Err(err(
-                    src,
-                    file,
-                    "data.dataset",
-                    format!("must be \"digits\" or \"idx\", got {other:?}"),
-                ));
-            }
-        }
-        // Sweep: lists of numbers or strings; grid (default) or zip.
-        let mut axes: Vec<(String, Vec<toml::Value>)> = Vec::new();
-        let mut zip = false;
-        if let Some(toml::Value::Table(sw)) = doc.get("sweep") {
-            for (k, v) in sw {
-                if k == "mode" {
-                    zip = match v.as_str() {
-                        Some("zip") => true,
-                        Some("grid") => false,
-                        _ => {
-                            return Err(err(
-                                src,
-                                file,
-                                "sweep.mode",
-                                format!("must be \"grid\" or \"zip\", got {v}"),
-                            ));
-                        }
-                    };
-                    continue;
-                }
-                match v {
-                    toml::Value::Array(a) if !a.is_empty() => axes.push((k.clone(), a.clone())),
-                    _ => {
-                        return Err(err(
-                            src,
-                            file,
-                            &format!("sweep.\"{k}\""),
-                            "must be a non-empty list of values",
-                        ));
-                    }
-                }
-            }
-        }
+        check_header(&raw, src, file)?;
+        let (axes, zip) = sweep_axes(&doc, src, file)?;
         let points = crate::config::combine(&axes, zip).map_err(
             |crate::config::ZipMismatch {
                  key: k,
@@ -359,76 +450,9 @@ impl TrainConfig {
                     format!("{}{note}", e.message().lines().next().unwrap_or("")),
                 )
             })?;
-            let bad = |field: &str, msg: String| err(src, file, field, format!("{msg}{note}"));
-            let pos = |field: &str, v: i64| -> Result<usize, ConfigError> {
-                if v >= 1 {
-                    Ok(v as usize)
-                } else {
-                    Err(bad(field, format!("must be >= 1, got {v}")))
-                }
-            };
-            let width = pos("model.width", r.model.width)?;
-            let depth = pos("model.depth", r.model.depth)?;
-            let batch_size = pos("train.batch_size", r.train.batch_size)?;
-            let iterations = pos("train.iterations", r.train.iterations)?;
-            let checkpoint_every = pos("train.checkpoint_every", r.train.checkpoint_every)?;
-            let noise_batch_size = pos(
-                "noise.batch_size",
-                r.noise.batch_size.unwrap_or(r.train.batch_size),
-            )?;
-            let subsample = pos("noise.subsample", r.noise.subsample.unwrap_or(1_000_000))?;
-            if !(r.train.learning_rate > 0.0 && r.train.learning_rate.is_finite()) {
-                return Err(bad(
-                    "train.learning_rate",
-                    format!("must be finite and > 0, got {}", r.train.learning_rate),
-                ));
-            }
-            let loss = match r.train.loss.as_str() {
-                "cross-entropy" => Loss::CrossEntropy,
-                "hinge" => Loss::Hinge,
-                other => {
-                    return Err(bad(
-                        "train.loss",
-                        format!("must be \"cross-entropy\" or \"hinge\", got {other:?}"),
-                    ));
-                }
-            };
-            let params: Vec<(String, String)> = assign
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string),
-                    )
-                })
-                .collect();
-            let label = if params.is_empty() {
-                "base".into()
-            } else {
-                params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            runs.push(TrainRun {
-                label,
-                params,
-                seed: r.seed,
-                width,
-                depth,
-                bias: r.model.bias,
-                loss,
-                learning_rate: r.train.learning_rate,
-                batch_size,
-                iterations,
-                checkpoint_every,
-                halve_step: r.train.halve_step,
-                order: r.train.order,
-                noise_batch_size,
-                subsample,
-                on_test: r.noise.on_test,
-            });
+            runs.push(train_run(&r, &assign, |field, msg| {
+                err(src, file, field, format!("{msg}{note}"))
+            })?);
         }
         Ok(TrainConfig {
             name: raw.name,
