@@ -593,6 +593,70 @@ fn alpha_of(r: &RawScenario, ctx: &Ctx) -> Result<(Option<f64>, Option<String>),
     })
 }
 
+/// How a noise was specified, for the summary.
+fn noise_spec(kind: &str, values: &[(&str, f64)]) -> NoiseSpec {
+    NoiseSpec {
+        kind: kind.into(),
+        values: values.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+        alpha_source: None,
+    }
+}
+
+/// The SGD recursion's noise: ε = η^{(α−1)/α}·σ with dt = η and explicit Euler (the recursion
+/// itself), or with `sgd.dt` the same SDE on a finer step (its continuous-time limit).
+fn sgd_noise(
+    alpha: f64,
+    beta: f64,
+    sgd: &raw::RawSgd,
+    integ: &raw::RawIntegrator,
+    ctx: &Ctx,
+) -> Result<(Noise, f64, Option<String>, NoiseSpec), ConfigError> {
+    if integ.dt.is_some() {
+        return Err(ctx.err(
+            "integrator.dt",
+            "must not be set with [sgd]: the step is sgd.step_size",
+        ));
+    }
+    if !(sgd.step_size > 0.0 && sgd.step_size.is_finite()) {
+        return Err(ctx.err(
+            "sgd.step_size",
+            format!("must be finite and > 0, got {}", sgd.step_size),
+        ));
+    }
+    if !(sgd.noise_scale > 0.0 && sgd.noise_scale.is_finite()) {
+        return Err(ctx.err(
+            "sgd.noise_scale",
+            format!("must be finite and > 0, got {}", sgd.noise_scale),
+        ));
+    }
+    if !(alpha > 0.0 && alpha <= 2.0) {
+        return Err(ctx.err("noise.alpha", format!("must be in (0, 2], got {alpha}")));
+    }
+    let epsilon = sgd.step_size.powf((alpha - 1.0) / alpha) * sgd.noise_scale;
+    let noise = Noise::Stable {
+        alpha,
+        beta,
+        epsilon,
+    };
+    let mut spec = noise_spec(
+        "stable",
+        &[
+            ("alpha", alpha),
+            ("beta", beta),
+            ("epsilon", epsilon),
+            ("sgd.step_size", sgd.step_size),
+            ("sgd.noise_scale", sgd.noise_scale),
+        ],
+    );
+    Ok(match sgd.dt {
+        Some(fine) => {
+            spec.values.push(("sgd.dt".into(), fine));
+            (noise, fine, integ.scheme.clone(), spec)
+        }
+        None => (noise, sgd.step_size, Some("euler".to_string()), spec),
+    })
+}
+
 /// A point's validated noise: the noise, its time step, the scheme it asks for (an `[sgd]` table
 /// asks for Euler) and how it was given.
 struct PointNoise {
@@ -610,51 +674,74 @@ fn point_noise(
 ) -> Result<PointNoise, ConfigError> {
     let (alpha_value, alpha_source) = alpha_of(r, ctx)?;
     let (noise, dt, scheme_name, spec) = match (&r.noise, &r.sgd) {
-        (RawNoise::Stable { epsilon: None, beta, .. }, Some(sgd)) => {
-            let alpha = &alpha_value.unwrap_or(f64::NAN);
-            if integ.dt.is_some() {
-                return Err(ctx.err("integrator.dt", "must not be set with [sgd]: the step is sgd.step_size"));
-            }
-            if !(sgd.step_size > 0.0 && sgd.step_size.is_finite()) {
-                return Err(ctx.err("sgd.step_size", format!("must be finite and > 0, got {}", sgd.step_size)));
-            }
-            if !(sgd.noise_scale > 0.0 && sgd.noise_scale.is_finite()) {
-                return Err(ctx.err("sgd.noise_scale", format!("must be finite and > 0, got {}", sgd.noise_scale)));
-            }
-            if !(*alpha > 0.0 && *alpha <= 2.0) {
-                return Err(ctx.err("noise.alpha", format!("must be in (0, 2], got {alpha}")));
-            }
-            let eps = sgd.step_size.powf((alpha - 1.0) / alpha) * sgd.noise_scale;
-            let spec = NoiseSpec {
-                kind: "stable".into(),
-                values: vec![("alpha".into(), *alpha), ("beta".into(), *beta), ("epsilon".into(), eps), ("sgd.step_size".into(), sgd.step_size), ("sgd.noise_scale".into(), sgd.noise_scale)],
-                alpha_source: None,
-            };
-            // With sgd.dt the same SDE is integrated with a finer step (its continuous-time limit);
-            // without, the recursion itself: explicit Euler with dt = η.
-            match sgd.dt {
-                Some(fine) => {
-                    let mut spec = spec;
-                    spec.values.push(("sgd.dt".into(), fine));
-                    (Noise::Stable { alpha: *alpha, beta: *beta, epsilon: eps }, fine, integ.scheme.clone(), spec)
-                }
-                None => (Noise::Stable { alpha: *alpha, beta: *beta, epsilon: eps }, sgd.step_size, Some("euler".to_string()), spec),
-            }
+        (
+            RawNoise::Stable {
+                epsilon: None,
+                beta,
+                ..
+            },
+            Some(sgd),
+        ) => {
+            let alpha = alpha_value.unwrap_or(f64::NAN);
+            sgd_noise(alpha, *beta, sgd, integ, ctx)?
         }
-        (_, Some(_)) => return Err(ctx.err("sgd", "needs noise kind \"stable\" without noise.epsilon (ε = step_size^((α−1)/α)·noise_scale)")),
-        (RawNoise::Stable { epsilon: None, .. }, None) => return Err(ctx.err("noise.epsilon", "is required for stable noise (or give an [sgd] table)")),
+        (_, Some(_)) => {
+            return Err(ctx.err(
+                "sgd",
+                "needs noise kind \"stable\" without noise.epsilon (ε = step_size^((α−1)/α)·noise_scale)",
+            ));
+        }
+        (RawNoise::Stable { epsilon: None, .. }, None) => {
+            return Err(ctx.err(
+                "noise.epsilon",
+                "is required for stable noise (or give an [sgd] table)",
+            ));
+        }
         (n, None) => {
-            let dt = integ.dt.ok_or_else(|| ctx.err("integrator.dt", "is required"))?;
+            let dt = integ
+                .dt
+                .ok_or_else(|| ctx.err("integrator.dt", "is required"))?;
             let (noise, spec) = match n.clone() {
-                RawNoise::Brownian { sigma } => (Noise::Brownian { sigma }, NoiseSpec { kind: "brownian".into(), values: vec![("sigma".into(), sigma)], alpha_source: None }),
+                RawNoise::Brownian { sigma } => (
+                    Noise::Brownian { sigma },
+                    noise_spec("brownian", &[("sigma", sigma)]),
+                ),
                 RawNoise::Stable { epsilon, beta, .. } => {
                     let alpha = alpha_value.unwrap_or(f64::NAN);
                     let epsilon = epsilon.unwrap_or(f64::NAN);
-                    (Noise::Stable { alpha, beta, epsilon }, NoiseSpec { kind: "stable".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon)], alpha_source: None })
+                    (
+                        Noise::Stable {
+                            alpha,
+                            beta,
+                            epsilon,
+                        },
+                        noise_spec(
+                            "stable",
+                            &[("alpha", alpha), ("beta", beta), ("epsilon", epsilon)],
+                        ),
+                    )
                 }
-                RawNoise::Mixed { alpha, epsilon, sigma_b, beta } => (
-                    Noise::Mixed { alpha, beta, epsilon, sigma_b },
-                    NoiseSpec { kind: "mixed".into(), values: vec![("alpha".into(), alpha), ("beta".into(), beta), ("epsilon".into(), epsilon), ("sigma_b".into(), sigma_b)], alpha_source: None },
+                RawNoise::Mixed {
+                    alpha,
+                    epsilon,
+                    sigma_b,
+                    beta,
+                } => (
+                    Noise::Mixed {
+                        alpha,
+                        beta,
+                        epsilon,
+                        sigma_b,
+                    },
+                    noise_spec(
+                        "mixed",
+                        &[
+                            ("alpha", alpha),
+                            ("beta", beta),
+                            ("epsilon", epsilon),
+                            ("sigma_b", sigma_b),
+                        ],
+                    ),
                 ),
             };
             (noise, dt, integ.scheme.clone(), spec)
