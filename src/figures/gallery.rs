@@ -21,20 +21,34 @@ use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data;
 use crate::trainer::mlp::Loss;
 
-/// Every figure, in order.
-pub const NAMES: [&str; 11] = [
-    "noise-norms",
-    "stable-densities-paths",
-    "alpha-width-depth",
-    "alpha-batch-size",
-    "alpha-iterations",
-    "estimator-calibration",
-    "double-well-paths",
-    "exit-time-vs-noise",
-    "width-vs-height",
-    "exit-time-distribution",
-    "sgd-step-size",
+/// A figure's drawing function.
+type Draw = fn(&Ctx) -> anyhow::Result<()>;
+
+/// Every figure, in order: its name (the stem of its PNG and JSON files) and what draws it.
+const FIGURES: [(&str, Draw); 11] = [
+    ("noise-norms", fig_noise_norms),
+    ("stable-densities-paths", fig_densities_paths),
+    ("alpha-width-depth", fig_width_depth),
+    ("alpha-batch-size", fig_batch_size),
+    ("alpha-iterations", fig_iterations),
+    ("estimator-calibration", fig_calibration),
+    ("double-well-paths", fig_double_well_paths),
+    ("exit-time-vs-noise", fig_exit_vs_noise_run),
+    ("width-vs-height", fig_width_height),
+    ("exit-time-distribution", fig_distribution_run),
+    ("sgd-step-size", fig_sgd),
 ];
+
+/// Every figure's name, in order.
+pub const NAMES: [&str; FIGURES.len()] = {
+    let mut names = [""; FIGURES.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = FIGURES[i].0;
+        i += 1;
+    }
+    names
+};
 
 struct Ctx {
     out: PathBuf,
@@ -702,6 +716,29 @@ fn marker(p: &PointSummary, x: f64) -> Option<(f64, f64, f64, f64)> {
     Some((x, m, m - se, m + se))
 }
 
+/// Runs the small-noise scenario (fewer AMS replicas with `--quick`) and draws its exit times.
+fn fig_exit_vs_noise_run(c: &Ctx) -> anyhow::Result<()> {
+    let mut s = embedded("small-noise")?;
+    if c.quick {
+        for p in &mut s.points {
+            if let Some(a) = &mut p.rare_event {
+                (a.replicas, a.runs, a.loops) = (200, 10, 1000);
+            }
+        }
+    }
+    let paths = c.q(200, 2000);
+    let (sums, _) = run_scenario(&mut s, paths);
+    fig_exit_vs_noise(c, &sums, paths)
+}
+
+/// Runs the main scenario and draws the laws of its exit times.
+fn fig_distribution_run(c: &Ctx) -> anyhow::Result<()> {
+    let mut s = embedded("gaussian-vs-levy")?;
+    let paths = c.q(200, 2000);
+    let (sums, outs) = run_scenario(&mut s, paths);
+    fig_distribution(c, &sums, &outs, paths)
+}
+
 fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Result<()> {
     let br: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "brownian").collect();
     let ams: Vec<&PointSummary> = sums
@@ -956,45 +993,12 @@ pub fn draw(
         out: out.to_path_buf(),
         quick,
     };
-    let want = |n: &str| only.is_none_or(|o| o == n);
-    let done = std::cell::RefCell::new(done);
-    let step = |name: &str, f: &dyn Fn() -> anyhow::Result<()>| -> anyhow::Result<()> {
-        if want(name) {
+    for (name, draw) in FIGURES {
+        if only.is_none_or(|o| o == name) {
             let t0 = std::time::Instant::now();
-            f().with_context(|| format!("figure {name}"))?;
-            (done.borrow_mut())(name, t0.elapsed().as_secs_f64());
+            draw(&c).with_context(|| format!("figure {name}"))?;
+            done(name, t0.elapsed().as_secs_f64());
         }
-        Ok(())
-    };
-    step("noise-norms", &|| fig_noise_norms(&c))?;
-    step("stable-densities-paths", &|| fig_densities_paths(&c))?;
-    step("alpha-width-depth", &|| fig_width_depth(&c))?;
-    step("alpha-batch-size", &|| fig_batch_size(&c))?;
-    step("alpha-iterations", &|| fig_iterations(&c))?;
-    step("estimator-calibration", &|| fig_calibration(&c))?;
-    step("double-well-paths", &|| fig_double_well_paths(&c))?;
-    step("exit-time-vs-noise", &|| {
-        let mut s = embedded("small-noise")?;
-        if c.quick {
-            for p in &mut s.points {
-                if let Some(a) = &mut p.rare_event {
-                    (a.replicas, a.runs, a.loops) = (200, 10, 1000);
-                }
-            }
-        }
-        let paths = c.q(200, 2000);
-        let (sums, _) = run_scenario(&mut s, paths);
-        fig_exit_vs_noise(&c, &sums, paths)
-    })?;
-    if want("exit-time-distribution") {
-        let mut s = embedded("gaussian-vs-levy")?;
-        let paths = c.q(200, 2000);
-        let (sums, outs) = run_scenario(&mut s, paths);
-        step("exit-time-distribution", &|| {
-            fig_distribution(&c, &sums, &outs, paths)
-        })?;
     }
-    step("width-vs-height", &|| fig_width_height(&c))?;
-    step("sgd-step-size", &|| fig_sgd(&c))?;
     Ok(())
 }
