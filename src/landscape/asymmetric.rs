@@ -18,6 +18,11 @@ pub struct Asymmetric {
 }
 
 impl Asymmetric {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "asymmetric";
+}
+
+impl Asymmetric {
     /// Stiffness k > 0, left half-distance a > 0 (minimum at −a), right b > 0 (minimum at b).
     pub fn new(k: f64, a: f64, b: f64) -> Result<Self, LandscapeError> {
         Ok(Self {

@@ -6,6 +6,11 @@ use super::{CriticalPoints, Potential};
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Flat;
 
+impl Flat {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "flat";
+}
+
 impl Potential for Flat {
     #[inline]
     fn value(&self, _x: f64) -> f64 {

@@ -38,8 +38,13 @@ pub enum LandscapeError {
         value: f64,
     },
     /// The parameters do not define the intended shape.
-    #[error("{0}")]
-    Shape(String),
+    #[error("{message}")]
+    Shape {
+        /// The landscape kind (as in scenario files).
+        kind: &'static str,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64, LandscapeError> {
@@ -170,13 +175,13 @@ impl Landscape {
     /// Short kind name as used in scenario files.
     pub fn kind(&self) -> &'static str {
         match self {
-            Landscape::Quartic(_) => "quartic",
-            Landscape::Tilted(_) => "tilted",
-            Landscape::Asymmetric(_) => "asymmetric",
-            Landscape::PiecewiseQuadratic(_) => "piecewise-quadratic",
-            Landscape::Polynomial(_) => "polynomial",
-            Landscape::Quadratic(_) => "quadratic",
-            Landscape::Flat(_) => "flat",
+            Landscape::Quartic(_) => Quartic::KIND,
+            Landscape::Tilted(_) => TiltedQuartic::KIND,
+            Landscape::Asymmetric(_) => Asymmetric::KIND,
+            Landscape::PiecewiseQuadratic(_) => PiecewiseQuadratic::KIND,
+            Landscape::Polynomial(_) => Polynomial::KIND,
+            Landscape::Quadratic(_) => Quadratic::KIND,
+            Landscape::Flat(_) => Flat::KIND,
         }
     }
 }

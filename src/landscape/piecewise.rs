@@ -25,6 +25,11 @@ pub struct PiecewiseQuadratic {
 }
 
 impl PiecewiseQuadratic {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "piecewise-quadratic";
+}
+
+impl PiecewiseQuadratic {
     /// Width w (minima ±w), barrier H, well curvature κ_m, saddle curvature κ_s (U″(0) = −κ_s).
     pub fn new(
         width: f64,
@@ -39,11 +44,14 @@ impl PiecewiseQuadratic {
         let c = 1.0 / km + 1.0 / ks;
         let disc = w * w - 2.0 * h * c;
         if disc < 0.0 {
-            return Err(LandscapeError::Shape(format!(
-                "piecewise-quadratic needs width² >= 2·height·(1/well_curvature + 1/saddle_curvature) = {:.6}, got width² = {:.6}",
-                2.0 * h * c,
-                w * w
-            )));
+            return Err(LandscapeError::Shape {
+                kind: PiecewiseQuadratic::KIND,
+                message: format!(
+                    "piecewise-quadratic needs width² >= 2·height·(1/well_curvature + 1/saddle_curvature) = {:.6}, got width² = {:.6}",
+                    2.0 * h * c,
+                    w * w
+                ),
+            });
         }
         let g = (w - disc.sqrt()) / c;
         Ok(Self {

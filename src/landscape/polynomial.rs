@@ -15,6 +15,11 @@ pub struct Polynomial {
     min_curv: f64,
 }
 
+impl Polynomial {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "polynomial";
+}
+
 fn derivative(c: &[f64]) -> Vec<f64> {
     c.iter()
         .enumerate()
@@ -79,10 +84,13 @@ impl Polynomial {
         }
         let deg = c.len().saturating_sub(1);
         if deg < 2 || deg % 2 == 1 || c[deg] <= 0.0 {
-            return Err(LandscapeError::Shape(format!(
-                "polynomial must have even degree >= 2 and a positive leading coefficient (confining), got degree {deg} with leading coefficient {}",
-                c.last().copied().unwrap_or(0.0)
-            )));
+            return Err(LandscapeError::Shape {
+                kind: Polynomial::KIND,
+                message: format!(
+                    "polynomial must have even degree >= 2 and a positive leading coefficient (confining), got degree {deg} with leading coefficient {}",
+                    c.last().copied().unwrap_or(0.0)
+                ),
+            });
         }
         let d1 = derivative(&c);
         let d2 = derivative(&d1);

@@ -10,6 +10,11 @@ pub struct Quadratic {
 }
 
 impl Quadratic {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "quadratic";
+}
+
+impl Quadratic {
     /// Centre m, curvature κ > 0.
     pub fn new(center: f64, curvature: f64) -> Result<Self, LandscapeError> {
         Ok(Self {

@@ -19,6 +19,11 @@ pub struct Quartic {
 }
 
 impl Quartic {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "quartic";
+}
+
+impl Quartic {
     /// Width w > 0 (minima at ±w), height H > 0 (barrier).
     pub fn new(width: f64, height: f64) -> Result<Self, LandscapeError> {
         let w = positive("width", width)?;
@@ -86,15 +91,23 @@ pub struct TiltedQuartic {
 }
 
 impl TiltedQuartic {
+    /// The kind name in scenario files.
+    pub const KIND: &'static str = "tilted";
+}
+
+impl TiltedQuartic {
     /// Width, height, tilt F.
     pub fn new(width: f64, height: f64, tilt: f64) -> Result<Self, LandscapeError> {
         let base = Quartic::new(width, height)?;
         let f = finite("tilt", tilt)?;
         let critical = 8.0 * height / (3.0 * 3f64.sqrt() * width);
         if f.abs() >= critical {
-            return Err(LandscapeError::Shape(format!(
-                "tilt must satisfy |tilt| < 8·height/(3√3·width) = {critical:.6} to keep two wells, got {f}"
-            )));
+            return Err(LandscapeError::Shape {
+                kind: TiltedQuartic::KIND,
+                message: format!(
+                    "tilt must satisfy |tilt| < 8·height/(3√3·width) = {critical:.6} to keep two wells, got {f}"
+                ),
+            });
         }
         let grad = |x: f64| base.grad(x) - f;
         let w = base.w;
@@ -104,9 +117,12 @@ impl TiltedQuartic {
         // rounding of the critical one) is refused rather than stored as NaN.
         let root = |a: f64, b: f64| {
             crate::numeric::find_root(grad, a, b, 1e-15 * w).ok_or_else(|| {
-                LandscapeError::Shape(format!(
+                LandscapeError::Shape {
+ kind: TiltedQuartic::KIND,
+ message: format!(
                     "tilt {f} is too close to the critical tilt {critical:.6}: U′ has no root in [{a}, {b}]"
-                ))
+                ),
+ }
             })
         };
         let m1 = root(-2.0 * w, -c)?;

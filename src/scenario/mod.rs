@@ -397,7 +397,7 @@ fn set_path(t: &mut toml::Table, path: &str, x: f64) -> Result<(), String> {
     }
 }
 
-fn landscape_field(kind: &str, e: &LandscapeError) -> (String, String) {
+fn landscape_field(e: &LandscapeError) -> (String, String) {
     match e {
         LandscapeError::NotPositive { name, value } => (
             format!("landscape.{name}"),
@@ -407,7 +407,9 @@ fn landscape_field(kind: &str, e: &LandscapeError) -> (String, String) {
             format!("landscape.{name}"),
             format!("must be finite, got {value}"),
         ),
-        LandscapeError::Shape(m) => ("landscape".into(), format!("(kind \"{kind}\"): {m}")),
+        LandscapeError::Shape { kind, message } => {
+            ("landscape".into(), format!("(kind \"{kind}\"): {message}"))
+        }
     }
 }
 
@@ -491,17 +493,8 @@ fn validate_point(
             format!("must be finite and > 0, got {}", r.horizon),
         ));
     }
-    let kind = match &r.landscape {
-        RawLandscape::Quartic { .. } => "quartic",
-        RawLandscape::Tilted { .. } => "tilted",
-        RawLandscape::Asymmetric { .. } => "asymmetric",
-        RawLandscape::PiecewiseQuadratic { .. } => "piecewise-quadratic",
-        RawLandscape::Polynomial { .. } => "polynomial",
-        RawLandscape::Quadratic { .. } => "quadratic",
-        RawLandscape::Flat { .. } => "flat",
-    };
     let (land, dim) = build_landscape(&r.landscape).map_err(|e| {
-        let (f, m) = landscape_field(kind, &e);
+        let (f, m) = landscape_field(&e);
         ctx.err(&f, m)
     })?;
     if dim == 0 {
