@@ -292,7 +292,7 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown landscape",
             r("kind = \"quartic\"", "kind = \"sextic\""),
-            ":7:8: unknown variant `sextic`, expected one of `quartic`, `tilted`, `asymmetric`, `piecewise-quadratic`, `polynomial`, `quadratic`, `flat`",
+            ":7:1: landscape.kind expected one of `quartic`, `tilted`, `asymmetric`, `piecewise-quadratic`, `polynomial`, `quadratic`, `flat`, got \"sextic\"",
         ),
         (
             "unknown scheme",

@@ -76,13 +76,23 @@ pub(crate) fn toml_error(src: &str, file: &Path, e: &toml::de::Error) -> ConfigE
 /// table header, without the key. Find the key in that table whose value is the offending literal,
 /// and say "expected X, got Y" about it.
 fn blame_key(src: &str, span_start: usize, msg: &str) -> Option<(String, (usize, usize), String)> {
-    let rest = msg.strip_prefix("invalid type: ")?;
-    let (got, expected) = rest.rsplit_once(", expected ")?;
-    let literal = match (got.find('"'), got.find('`')) {
-        (Some(i), _) => &got[i..],
-        (None, Some(i)) => got[i + 1..].trim_end_matches('`'),
-        _ => return None,
+    // "invalid type: string \"x\", expected a boolean", or for a string enum (a scheme-like
+    // keyword) "unknown variant `x`, expected `a` or `b`".
+    let (got, expected, literal) = if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        let (got, expected) = rest.split_once(", expected ")?;
+        let word = got.trim_matches('`');
+        (format!("\"{word}\""), expected, format!("\"{word}\""))
+    } else {
+        let rest = msg.strip_prefix("invalid type: ")?;
+        let (got, expected) = rest.rsplit_once(", expected ")?;
+        let literal = match (got.find('"'), got.find('`')) {
+            (Some(i), _) => &got[i..],
+            (None, Some(i)) => got[i + 1..].trim_end_matches('`'),
+            _ => return None,
+        };
+        (got.to_string(), expected, literal.to_string())
     };
+    let literal = literal.as_str();
     let (line0, _) = line_col(src, span_start);
     let header = src.lines().nth(line0 - 1)?.trim();
     if !(header.starts_with('[') && header.ends_with(']')) {

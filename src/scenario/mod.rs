@@ -516,7 +516,7 @@ fn validate_point(
         spec,
     } = point_noise(r, &integ, ctx)?;
     let shape = match &r.noise {
-        RawNoise::Stable { shape, .. } => shape.clone(),
+        RawNoise::Stable { shape, .. } => *shape,
         _ => None,
     };
     let rare_event = r
@@ -773,7 +773,7 @@ struct ModelParts {
     dt: f64,
     horizon: f64,
     scheme_name: Option<String>,
-    shape: Option<String>,
+    shape: Option<raw::BallShape>,
     bridge: bool,
 }
 
@@ -808,7 +808,7 @@ fn ball_model(
             ));
         }
     };
-    let bn = match (noise, shape.as_deref()) {
+    let bn = match (noise, shape) {
         (Noise::Brownian { sigma }, _) => BallNoise::Brownian { sigma },
         (Noise::Stable { beta, .. }, _) if beta != 0.0 => {
             return Err(ctx.err(
@@ -816,17 +816,11 @@ fn ball_model(
                 "must be 0 for a ball event (isotropic or independent symmetric noise)",
             ));
         }
-        (Noise::Stable { alpha, epsilon, .. }, None | Some("isotropic")) => {
+        (Noise::Stable { alpha, epsilon, .. }, None | Some(raw::BallShape::Isotropic)) => {
             BallNoise::Isotropic { alpha, epsilon }
         }
-        (Noise::Stable { alpha, epsilon, .. }, Some("independent")) => {
+        (Noise::Stable { alpha, epsilon, .. }, Some(raw::BallShape::Independent)) => {
             BallNoise::Independent { alpha, epsilon }
-        }
-        (Noise::Stable { .. }, Some(other)) => {
-            return Err(ctx.err(
-                "noise.shape",
-                format!("must be \"isotropic\" or \"independent\", got {other:?}"),
-            ));
         }
         (Noise::Mixed { .. }, _) => {
             return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
@@ -969,35 +963,29 @@ fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Eve
                 )
             })?;
             let (lo, hi) = cp.basin(basin);
-            let dir = match direction.as_deref() {
-                None => {
-                    if hi.is_finite() {
-                        "right"
-                    } else {
-                        "left"
-                    }
-                }
-                Some(d @ ("right" | "left")) => d,
-                Some(other) => {
-                    return Err(ctx.err(
-                        "event.direction",
-                        format!("must be \"right\" or \"left\", got {other:?}"),
-                    ));
-                }
-            };
+            let dir = direction.unwrap_or(if hi.is_finite() {
+                raw::Direction::Right
+            } else {
+                raw::Direction::Left
+            });
             let ev = match dir {
-                "right" if hi.is_finite() => Event::Boundaries {
+                raw::Direction::Right if hi.is_finite() => Event::Boundaries {
                     lo: f64::NEG_INFINITY,
                     hi,
                 },
-                "left" if lo.is_finite() => Event::Boundaries {
+                raw::Direction::Left if lo.is_finite() => Event::Boundaries {
                     lo,
                     hi: f64::INFINITY,
                 },
                 _ => {
+                    let name = if dir == raw::Direction::Right {
+                        "right"
+                    } else {
+                        "left"
+                    };
                     return Err(ctx.err(
                         "event.direction",
-                        format!("{dir:?}: the basin of {start} has no saddle on that side"),
+                        format!("{name:?}: the basin of {start} has no saddle on that side"),
                     ));
                 }
             };

@@ -9,6 +9,22 @@ pub(crate) struct RawOutput {
     pub exit_times: Option<bool>,
 }
 
+/// The law of a ball's noise vector: isotropic (rotation invariant) or independent coordinates.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum BallShape {
+    Isotropic,
+    Independent,
+}
+
+/// Which saddle a transition crosses.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Direction {
+    Right,
+    Left,
+}
+
 /// `[rare_event]`: estimate the mean exit time by adaptive multilevel splitting.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -105,7 +121,7 @@ pub(crate) enum RawNoise {
         epsilon: Option<f64>,
         #[serde(default)]
         beta: f64,
-        shape: Option<String>,
+        shape: Option<BallShape>,
     },
     Mixed {
         alpha: f64,
@@ -139,7 +155,7 @@ fn eight() -> usize {
 pub(crate) enum RawEvent {
     Transition {
         start: Option<f64>,
-        direction: Option<String>,
+        direction: Option<Direction>,
     },
     Interval {
         domain: [f64; 2],
