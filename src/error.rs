@@ -1,11 +1,23 @@
-//! The crate-level error: what the command line reports in one line, exit code 2.
-
-use std::path::PathBuf;
+//! The crate-level error: one type for callers of the library's entry points (the command line,
+//! scripts, later bindings), wrapping the typed error of each module. Every variant prints as one
+//! line that names the file, field or value at fault.
 
 /// Any error levylab reports to a user.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A scenario or training file that cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Running, sharding or merging a scenario.
+    #[error(transparent)]
+    Experiment(#[from] crate::experiment::ExperimentError),
+    /// An invalid simulation set-up.
+    #[error(transparent)]
+    Sde(#[from] crate::sde::SdeError),
+    /// An invalid landscape.
+    #[error(transparent)]
+    Landscape(#[from] crate::landscape::LandscapeError),
     /// Invalid noise parameters.
     #[error(transparent)]
     Noise(#[from] crate::noise::NoiseError),
@@ -15,16 +27,10 @@ pub enum Error {
     /// Reading or writing sample files.
     #[error(transparent)]
     Io(#[from] crate::io::IoError),
-    /// A file could not be written.
-    #[error("cannot write {path}")]
-    Write {
-        /// The destination.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A command-line value is out of range.
-    #[error("{0}")]
-    Usage(String),
+    /// Training.
+    #[error(transparent)]
+    Train(#[from] crate::trainer::TrainError),
+    /// Drawing a figure.
+    #[error(transparent)]
+    Figure(#[from] crate::figures::FigureError),
 }

@@ -227,3 +227,28 @@ fn missing_duplicated_foreign_and_unfinished_parts_are_refused() {
         );
     }
 }
+
+#[test]
+fn the_library_entry_point_runs_a_file_and_reports_one_error_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = scenario(dir.path(), 200);
+    let out = dir.path().join("lib");
+    let (res, figure) = levylab::experiment::run_file(&f, &out).unwrap();
+    assert!(figure.is_none());
+    assert_eq!(res.summary.points.len(), 3);
+    assert!(out.join("split/summary.json").exists());
+    // The same summary as the command line writes.
+    let cli = dir.path().join("cli");
+    run(&f, &cli, &[]);
+    assert_same_summary(
+        &cli.join("split/summary.json"),
+        &out.join("split/summary.json"),
+    );
+    let missing = dir.path().join("missing.toml");
+    let err = levylab::experiment::run_file(&missing, &out).unwrap_err();
+    assert!(matches!(err, levylab::Error::Config(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("missing.toml: cannot read"),
+        "{err}"
+    );
+}

@@ -276,6 +276,28 @@ pub fn run(
     Ok((Outcomes { summary, runs, dir }, figure))
 }
 
+/// Loads the scenario file `path` and runs it whole on the current rayon pool, writing its results
+/// under `out/<name>/` (see [`run`]); a figure that could not be drawn is returned beside them.
+/// The one-call entry point for library users.
+///
+/// ```no_run
+/// let (res, _figure) = levylab::experiment::run_file(
+///     std::path::Path::new("scenarios/gaussian-vs-levy.toml"),
+///     std::path::Path::new("results"),
+/// )?;
+/// for p in &res.summary.points {
+///     println!("{}: {:?} ± {:?}", p.label, p.mean, p.mean_se);
+/// }
+/// # Ok::<(), levylab::Error>(())
+/// ```
+pub fn run_file(
+    path: &Path,
+    out: &Path,
+) -> Result<(Outcomes, Option<ExperimentError>), crate::Error> {
+    let s = crate::scenario::load(path)?;
+    Ok(run(&s, None, out, &Control::default())?)
+}
+
 /// AMS points are not split (their runs are short; the estimate needs all of them together).
 pub(crate) fn refuse_split(s: &Scenario) -> Result<(), ExperimentError> {
     match s.points.iter().find(|p| p.rare_event.is_some()) {
