@@ -241,10 +241,15 @@ pub(super) fn report(
         );
     } else {
         print!("{}", table(points));
+        let ams = points.iter().filter(|p| p.ams.is_some()).count();
+        let paths = if ams == 0 {
+            format!("{} paths each", s.paths)
+        } else {
+            format!("{ams} by AMS, {} paths per direct point", s.paths)
+        };
         println!(
-            "{} points, {} paths each, in {:.1} s; results in {}",
+            "{} points ({paths}) in {:.1} s; results in {}",
             points.len(),
-            s.paths,
             started.elapsed().as_secs_f64(),
             res.dir.display()
         );
