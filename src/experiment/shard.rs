@@ -319,7 +319,7 @@ pub fn combine(
     let mut ordered: Vec<&(PathBuf, ShardFile)> = files.iter().collect();
     ordered.sort_by_key(|(_, f)| f.k);
     for (p, f) in &ordered {
-        check_complete(p, f, &s).map_err(|m| fail(format!("{}: {m}", name(p))))?;
+        check_complete(f, &s).map_err(|m| fail(format!("{}: {m}", name(p))))?;
     }
 
     let mut summary = Summary::new(&s);
@@ -336,8 +336,7 @@ pub fn combine(
 }
 
 /// Checks that shard `f` finished every point of `s` over its own range of paths.
-fn check_complete(path: &Path, f: &ShardFile, s: &Scenario) -> Result<(), String> {
-    let _ = path;
+fn check_complete(f: &ShardFile, s: &Scenario) -> Result<(), String> {
     if f.interrupted || f.points.len() != s.points.len() {
         return Err(format!(
             "unfinished ({} of {} points{}); run this part again",

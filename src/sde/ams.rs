@@ -195,7 +195,6 @@ impl Simulation {
             .map(|r| self.ams_run(cfg, seed, r))
             .collect();
         let dt = self.dt();
-        let n = runs.len() as f64;
         let mean_se_of = |xs: &[f64]| -> (f64, f64) {
             let m = xs.len() as f64;
             let mu = xs.iter().sum::<f64>() / m;
@@ -223,7 +222,6 @@ impl Simulation {
         let jump_mean = per(total(|r| r.jump_exit_steps), total(|r| r.jump_exits));
         let reactive_mean = per(total(|r| r.reactive_steps), total(|r| r.reactive));
         let q = total(|r| r.jump_exits) / (total(|r| r.jump_exits) + total(|r| r.entrances));
-        let _ = n;
         let cycles = 1.0 / success - 1.0;
         let last = (q * jump_mean + (1.0 - q) * p * (entrance_mean + reactive_mean)) / success;
         let mean = cycles * loop_mean + last;
