@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use crate::io::{self, Column};
+use crate::stats::StatsError;
 use crate::stats::tail_index::{self, Details, HillK, Method, Options, TailEstimate};
 
 /// Which estimator(s) to run.
@@ -85,15 +86,7 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
     let file = a.file.display().to_string();
     // Every estimator that can be computed is reported; the others with their reason. The command
     // fails only when none can be computed.
-    let results: Vec<(Method, Result<TailEstimate, String>)> = methods
-        .iter()
-        .map(|&m| {
-            (
-                m,
-                tail_index::estimate(&xs, m, &opts).map_err(|e| e.to_string()),
-            )
-        })
-        .collect();
+    let results = tail_index::estimate_each(&xs, methods, &opts);
     if results.iter().all(|(_, r)| r.is_err()) {
         let why: Vec<String> = results
             .iter()
@@ -106,17 +99,9 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
         anyhow::bail!("{file}: {}", why.join("; "));
     }
     if a.json {
-        let mut obj = serde_json::Map::new();
-        for (m, r) in &results {
-            let v = match r {
-                Ok(e) => serde_json::to_value(e)?,
-                Err(e) => serde_json::json!({ "error": e }),
-            };
-            obj.insert(m.name().to_string(), v);
-        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
+            serde_json::to_string_pretty(&tail_index::report_json(&results))?
         );
     } else {
         print!("{}", table(&file, xs.len(), &results, a.level));
@@ -127,7 +112,7 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
 fn table(
     file: &str,
     n: usize,
-    results: &[(Method, Result<TailEstimate, String>)],
+    results: &[(Method, Result<TailEstimate, StatsError>)],
     level: f64,
 ) -> String {
     let mut s = String::new();

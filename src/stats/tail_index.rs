@@ -539,3 +539,31 @@ pub fn estimate(xs: &[f64], method: Method, opts: &Options) -> Result<TailEstima
         details,
     })
 }
+
+/// Runs every estimator of `methods` on `xs`: each result, or why it could not be computed.
+pub fn estimate_each(
+    xs: &[f64],
+    methods: &[Method],
+    opts: &Options,
+) -> Vec<(Method, Result<TailEstimate, StatsError>)> {
+    methods
+        .iter()
+        .map(|&m| (m, estimate(xs, m, opts)))
+        .collect()
+}
+
+/// The JSON report of [`estimate_each`]: one entry per estimator by name, its estimate or
+/// `{"error": reason}` (what `levylab estimate --json` prints).
+pub fn report_json(results: &[(Method, Result<TailEstimate, StatsError>)]) -> serde_json::Value {
+    let obj = results
+        .iter()
+        .map(|(m, r)| {
+            let v = match r {
+                Ok(e) => serde_json::to_value(e).expect("estimates serialize"),
+                Err(e) => serde_json::json!({ "error": e.to_string() }),
+            };
+            (m.name().to_string(), v)
+        })
+        .collect();
+    serde_json::Value::Object(obj)
+}
