@@ -247,6 +247,33 @@ pub fn run(
     }
     let dir = out.join(&s.name);
     create_dir(&dir)?;
+    let (summary, runs) = run_points(s, part, ctl, |summary, runs| {
+        if shard.is_none() {
+            let outcomes: Vec<&[Outcome]> = runs
+                .iter()
+                .map(|r| r.outcomes.as_deref().unwrap_or_default())
+                .collect();
+            write_outputs(&dir, summary, &outcomes)
+        } else {
+            shard::write(&dir, s, part, runs, summary.interrupted)
+        }
+    })?;
+    let figure = if shard.is_none() {
+        plot(&dir, s, &summary.points).err()
+    } else {
+        None
+    };
+    Ok((Outcomes { summary, runs, dir }, figure))
+}
+
+/// Simulates the points of `s` in turn (part `part` of each), calling `after` with the summary and
+/// runs so far after every point; stops after the point during which `ctl.stop` was set.
+fn run_points<E>(
+    s: &Scenario,
+    part: Part,
+    ctl: &Control,
+    mut after: impl FnMut(&Summary, &[PointRun]) -> Result<(), E>,
+) -> Result<(Summary, Vec<PointRun>), E> {
     let mut summary = Summary::new(s);
     let mut runs: Vec<PointRun> = Vec::new();
     for (i, p) in s.points.iter().enumerate() {
@@ -255,25 +282,23 @@ pub fn run(
         summary.interrupted = ctl.stopped();
         summary.points.push(summarize_run(p, &r));
         runs.push(r);
-        if shard.is_none() {
-            let outcomes: Vec<&[Outcome]> = runs
-                .iter()
-                .map(|r| r.outcomes.as_deref().unwrap_or_default())
-                .collect();
-            write_outputs(&dir, &summary, &outcomes)?;
-        } else {
-            shard::write(&dir, s, part, &runs, summary.interrupted)?;
-        }
+        after(&summary, &runs)?;
         if summary.interrupted {
             break;
         }
     }
-    let figure = if shard.is_none() {
-        plot(&dir, s, &summary.points).err()
-    } else {
-        None
-    };
-    Ok((Outcomes { summary, runs, dir }, figure))
+    Ok((summary, runs))
+}
+
+/// Runs scenario `s` whole on the current rayon pool and writes nothing: its summary (what
+/// summary.json would hold) and every point's run, per-path outcomes included where the scenario
+/// keeps them. Stops, like [`run`], after the point during which `ctl.stop` was set.
+pub fn run_in_memory(s: &Scenario, ctl: &Control) -> (Summary, Vec<PointRun>) {
+    let done: Result<_, std::convert::Infallible> = run_points(s, Part::WHOLE, ctl, |_, _| Ok(()));
+    match done {
+        Ok(v) => v,
+        Err(never) => match never {},
+    }
 }
 
 /// Loads the scenario file `path` and runs it whole on the current rayon pool, writing its results

@@ -348,7 +348,9 @@ impl Default for MeterOptions {
 /// The two-pass streaming noise meter (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct NoiseMeter {
+    /// P, once known: given to [`NoiseMeter::new`], or counted by pass 1 of [`NoiseMeter::open`].
     p: usize,
+    p_known: bool,
     m: usize,
     opts: MeterOptions,
     ranges: Vec<std::ops::Range<usize>>,
@@ -388,6 +390,21 @@ impl NoiseMeter {
         if batches < 2 {
             return Err(NoiseError::TooFewBatches(batches));
         }
+        Self::build(Some(batches), params, opts)
+    }
+
+    /// A meter for rows of `params` coordinates whose number P is not known in advance: it is the
+    /// number of rows pass 1 ([`Self::add_mean`]) saw when pass 2 ([`Self::add`]) begins. The
+    /// report is the same as that of [`Self::new`] with that P.
+    pub fn open(params: usize, opts: MeterOptions) -> Result<Self, NoiseError> {
+        Self::build(None, params, opts)
+    }
+
+    fn build(
+        batches: Option<usize>,
+        params: usize,
+        opts: MeterOptions,
+    ) -> Result<Self, NoiseError> {
         if params == 0 {
             return Err(NoiseError::NoParams);
         }
@@ -406,13 +423,9 @@ impl NoiseMeter {
             ranges.push(start..start + s);
             start += s;
         }
-        let kp = largest_divisor_below_sqrt(batches);
-        let n = batches.saturating_mul(params);
-        let cap = opts.subsample.max(1);
-        // Keep each coordinate with probability cap/N (all of them when N ≤ cap).
-        let keep_below = (n > cap).then(|| ((cap as f64 / n as f64) * 2f64.powi(64)) as u64);
-        Ok(NoiseMeter {
-            p: batches,
+        let mut meter = NoiseMeter {
+            p: 0,
+            p_known: false,
             m: params,
             ranges,
             rows_mean: 0,
@@ -427,24 +440,40 @@ impl NoiseMeter {
             pooled: None,
             standardized: None,
             layers: Vec::new(),
-            kp,
+            kp: 0,
             pblock: vec![0.0; params],
             plogx: vec![0.0; params],
             plogy: vec![0.0; params],
             zeros: 0,
-            norms: Vec::with_capacity(batches),
+            norms: Vec::new(),
             subsample: Vec::new(),
             keep_key: rng::mix64(opts.seed ^ 0x4E01_5AB5),
-            keep_below,
+            keep_below: None,
             u: Vec::new(),
             log_u: Vec::new(),
             su: Vec::new(),
             log_su: Vec::new(),
             opts,
-        })
+        };
+        if let Some(p) = batches {
+            meter.set_batches(p);
+        }
+        Ok(meter)
     }
 
-    /// Minibatches P.
+    /// Fixes P and what depends on it: the per-parameter block length and the subsample rate.
+    fn set_batches(&mut self, batches: usize) {
+        self.p = batches;
+        self.p_known = true;
+        self.kp = largest_divisor_below_sqrt(batches);
+        let n = batches.saturating_mul(self.m);
+        let cap = self.opts.subsample.max(1);
+        // Keep each coordinate with probability cap/N (all of them when N ≤ cap).
+        self.keep_below = (n > cap).then(|| ((cap as f64 / n as f64) * 2f64.powi(64)) as u64);
+        self.norms = Vec::with_capacity(batches);
+    }
+
+    /// Minibatches P (for an open meter, 0 until pass 2 begins).
     pub fn batches(&self) -> usize {
         self.p
     }
@@ -484,7 +513,7 @@ impl NoiseMeter {
 
     /// Pass 1: the next minibatch gradient (rows in order, all P of them before any [`Self::add`]).
     pub fn add_mean<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
-        if self.rows_mean == self.p {
+        if self.p_known && self.rows_mean == self.p {
             return Err(NoiseError::Protocol(
                 "add_mean called more often than there are minibatches",
             ));
@@ -512,7 +541,7 @@ impl NoiseMeter {
                 }
             });
         self.rows_mean += 1;
-        if self.rows_mean == self.p {
+        if self.p_known && self.rows_mean == self.p {
             self.start_pass_two();
         }
         Ok(())
@@ -554,6 +583,14 @@ impl NoiseMeter {
 
     /// Pass 2: the same minibatch gradient again, in the same order as in pass 1.
     pub fn add<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+        if !self.p_known {
+            // An open meter: pass 1 is over, and P is the number of rows it saw.
+            if self.rows_mean < 2 {
+                return Err(NoiseError::TooFewBatches(self.rows_mean));
+            }
+            self.set_batches(self.rows_mean);
+            self.start_pass_two();
+        }
         if self.rows_mean < self.p {
             return Err(NoiseError::Protocol(
                 "add called before add_mean saw every minibatch",
@@ -646,7 +683,7 @@ impl NoiseMeter {
 
     /// The report, once both passes saw every minibatch.
     pub fn result(self) -> Result<NoiseReport, NoiseError> {
-        if self.rows < self.p {
+        if !self.p_known || self.rows < self.p {
             return Err(NoiseError::Protocol(
                 "result asked before add saw every minibatch",
             ));
@@ -910,5 +947,45 @@ mod tests {
             "{}",
             a.subsample
         );
+    }
+
+    #[test]
+    fn an_open_meter_counts_p_and_reports_what_a_sized_one_does() {
+        let mut r = rng::stream(9, 0);
+        let (p, m) = (20, 700);
+        let x: Vec<f32> = (0..p * m)
+            .map(|_| (r.random::<f32>() - 0.5).powi(3))
+            .collect();
+        let opts = || MeterOptions {
+            layers: vec![300, 400],
+            subsample: 5000,
+            seed: 2,
+            batch_size: 0,
+        };
+        let mut sized = NoiseMeter::new(p, m, opts()).unwrap();
+        let mut open = NoiseMeter::open(m, opts()).unwrap();
+        for meter in [&mut sized, &mut open] {
+            for row in x.chunks(m) {
+                meter.add_mean(row).unwrap();
+            }
+            for row in x.chunks(m) {
+                meter.add(row).unwrap();
+            }
+        }
+        assert_eq!(open.batches(), p);
+        assert_eq!(
+            format!("{:?}", sized.result()),
+            format!("{:?}", open.result())
+        );
+        // One row is not a measurement; a result before pass 2 is refused.
+        let mut one = NoiseMeter::open(m, opts()).unwrap();
+        one.add_mean(&x[..m]).unwrap();
+        assert!(matches!(
+            one.add(&x[..m]),
+            Err(NoiseError::TooFewBatches(1))
+        ));
+        let mut early = NoiseMeter::open(m, opts()).unwrap();
+        early.add_mean(&x[..m]).unwrap();
+        assert!(early.result().is_err());
     }
 }
