@@ -172,16 +172,8 @@ fn estimate<'py>(
         seed,
     };
     let results = py.detach(|| tail_index::estimate_each(&xs, methods, &opts));
-    if results.iter().all(|(_, r)| r.is_err()) {
-        let why: Vec<String> = results
-            .iter()
-            .filter_map(|(m, r)| {
-                r.as_ref()
-                    .err()
-                    .map(|e| format!("{} estimator: {e}", m.name()))
-            })
-            .collect();
-        return Err(value_error(why.join("; ")));
+    if let Some(why) = tail_index::none_computed(&results) {
+        return Err(value_error(why));
     }
     to_python(py, &tail_index::report_json(&results))
 }

@@ -87,16 +87,8 @@ pub(super) fn run(a: EstimateArgs) -> anyhow::Result<()> {
     // Every estimator that can be computed is reported; the others with their reason. The command
     // fails only when none can be computed.
     let results = tail_index::estimate_each(&xs, methods, &opts);
-    if results.iter().all(|(_, r)| r.is_err()) {
-        let why: Vec<String> = results
-            .iter()
-            .filter_map(|(m, r)| {
-                r.as_ref()
-                    .err()
-                    .map(|e| format!("{} estimator: {e}", m.name()))
-            })
-            .collect();
-        anyhow::bail!("{file}: {}", why.join("; "));
+    if let Some(why) = tail_index::none_computed(&results) {
+        anyhow::bail!("{file}: {why}");
     }
     if a.json {
         println!(

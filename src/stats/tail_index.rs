@@ -552,6 +552,23 @@ pub fn estimate_each(
         .collect()
 }
 
+/// When no estimator of [`estimate_each`] could be computed: every reason, in one line
+/// (`paper estimator: …; hill estimator: …`). `None` when at least one estimate exists: the others
+/// are then reported with their reason, not as a failure.
+pub fn none_computed(results: &[(Method, Result<TailEstimate, StatsError>)]) -> Option<String> {
+    results.iter().all(|(_, r)| r.is_err()).then(|| {
+        results
+            .iter()
+            .filter_map(|(m, r)| {
+                r.as_ref()
+                    .err()
+                    .map(|e| format!("{} estimator: {e}", m.name()))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 /// The JSON report of [`estimate_each`]: one entry per estimator by name, its estimate or
 /// `{"error": reason}` (what `levylab estimate --json` prints).
 pub fn report_json(results: &[(Method, Result<TailEstimate, StatsError>)]) -> serde_json::Value {
