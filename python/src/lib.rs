@@ -238,34 +238,12 @@ impl PyNoiseMeter {
 
     /// Pass 1: the next minibatch gradient.
     fn add_mean(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>) -> PyResult<()> {
-        let meter = self.meter_mut()?;
-        match row(g)? {
-            Row::F32(a) => {
-                let x = a.as_slice()?;
-                py.detach(|| meter.add_mean(x))
-            }
-            Row::F64(a) => {
-                let x = a.as_slice()?;
-                py.detach(|| meter.add_mean(x))
-            }
-        }
-        .map_err(value_error)
+        self.feed(py, g, Pass::Mean)
     }
 
     /// Pass 2: the same minibatch gradient again, in the same order.
     fn add(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>) -> PyResult<()> {
-        let meter = self.meter_mut()?;
-        match row(g)? {
-            Row::F32(a) => {
-                let x = a.as_slice()?;
-                py.detach(|| meter.add(x))
-            }
-            Row::F64(a) => {
-                let x = a.as_slice()?;
-                py.detach(|| meter.add(x))
-            }
-        }
-        .map_err(value_error)
+        self.feed(py, g, Pass::Noise)
     }
 
     /// The report (once both passes saw every minibatch); the meter is used up.
@@ -282,7 +260,42 @@ impl PyNoiseMeter {
     }
 }
 
+/// Which pass of the meter a gradient feeds.
+#[derive(Clone, Copy)]
+enum Pass {
+    Mean,
+    Noise,
+}
+
 impl PyNoiseMeter {
+    /// Feeds one gradient to `pass`, read in place when it is a contiguous float array, with the
+    /// GIL released.
+    fn feed(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>, pass: Pass) -> PyResult<()> {
+        use levylab::stats::gradient_noise::{NoiseError, NoiseMeter};
+        fn step<T: Copy + Into<f64> + Sync>(
+            m: &mut NoiseMeter,
+            x: &[T],
+            pass: Pass,
+        ) -> Result<(), NoiseError> {
+            match pass {
+                Pass::Mean => m.add_mean(x),
+                Pass::Noise => m.add(x),
+            }
+        }
+        let meter = self.meter_mut()?;
+        match row(g)? {
+            Row::F32(a) => {
+                let x = a.as_slice()?;
+                py.detach(|| step(meter, x, pass))
+            }
+            Row::F64(a) => {
+                let x = a.as_slice()?;
+                py.detach(|| step(meter, x, pass))
+            }
+        }
+        .map_err(value_error)
+    }
+
     fn meter_mut(&mut self) -> PyResult<&mut levylab::stats::gradient_noise::NoiseMeter> {
         self.meter
             .as_mut()
