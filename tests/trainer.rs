@@ -9,6 +9,7 @@ use levylab::trainer::TrainConfig;
 use levylab::trainer::config::train;
 use levylab::trainer::data;
 use levylab::trainer::mlp::{Loss, Mlp, Workspace};
+use levylab::trainer::model::Model;
 use levylab::trainer::noise::measure;
 
 fn levylab_in(cwd: &Path, args: &[&str]) -> Output {
@@ -44,7 +45,7 @@ checkpoint_every = 500
 fn training_on_digits_learns_and_reports_noise() {
     let cfg = TrainConfig::parse(CONFIG, Path::new("t.toml")).unwrap();
     let (tr, te) = digits_split();
-    let rep = train(&cfg.runs[0], &tr, &te, |_| {});
+    let rep = train(&cfg.runs[0], &tr, &te, |_| {}).unwrap();
     assert_eq!(
         rep.checkpoints
             .iter()
@@ -114,7 +115,16 @@ fn streamed_measurement_equals_the_formula_on_the_explicit_matrix() {
         .flat_map(|g| g.iter().zip(&mean).map(|(v, mu)| *v as f64 - mu))
         .collect();
     let want = block_sum(&pooled, None).unwrap();
-    let rep = measure(&net, &tr.x, &tr.y, b, Loss::Hinge, 1_000_000, 0).unwrap();
+    let rep = measure(
+        &Model::Fc(net.clone()),
+        &tr.x,
+        &tr.y,
+        b,
+        Loss::Hinge,
+        1_000_000,
+        0,
+    )
+    .unwrap();
     let got = rep.paper.unwrap();
     assert_eq!((got.k1, got.k2), (want.k1, want.k2));
     assert!(

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::io::write_atomic;
 use crate::trainer::config::{self, Checkpoint};
+use crate::trainer::model::Model;
 use crate::trainer::{RunReport, TrainConfig};
 
 /// Arguments of `levylab train`.
@@ -145,6 +146,11 @@ pub(super) fn run(a: TrainArgs) -> anyhow::Result<()> {
     let (train, test) = cfg
         .load_data()
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
+    // Every run's network must fit the data before the first one trains.
+    for r in &cfg.runs {
+        Model::build(&r.model, &train, r.seed)
+            .map_err(|e| anyhow::anyhow!("{}: model ({}): {e}", a.config.display(), r.label))?;
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
@@ -170,8 +176,9 @@ pub(super) fn run(a: TrainArgs) -> anyhow::Result<()> {
     let mut base = 0u64;
     for (i, r) in cfg.runs.iter().enumerate() {
         bar.set_message(format!("run {}/{}: {}", i + 1, cfg.runs.len(), r.label));
-        let rep =
-            pool.install(|| config::train(r, &train, &test, |k| bar.set_position(base + k as u64)));
+        let rep = pool
+            .install(|| config::train(r, &train, &test, |k| bar.set_position(base + k as u64)))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
         base += r.iterations as u64;
         reports.push(rep);
         let summary = Summary {

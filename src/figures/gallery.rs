@@ -20,6 +20,7 @@ use crate::stats::{HillK, block_sum, hill, mcculloch};
 use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data;
 use crate::trainer::mlp::Loss;
+use crate::trainer::model::ModelSpec;
 
 /// A figure's drawing function.
 type Draw = fn(&Ctx) -> anyhow::Result<()>;
@@ -169,9 +170,11 @@ fn base_run(
         label: format!("w{width} d{depth} {} b{batch}", loss.name()),
         params: vec![],
         seed: 0,
-        width,
-        depth,
-        bias: false,
+        model: ModelSpec::Fc {
+            width,
+            depth,
+            bias: false,
+        },
         loss,
         learning_rate: 0.1,
         batch_size: batch,
@@ -205,7 +208,7 @@ fn fig_noise_norms(c: &Ctx) -> anyhow::Result<()> {
         c.q(300, 1500),
     );
     run.noise_batch_size = 10;
-    let rep = train(&run, &tr, &te, |_| {});
+    let rep = train(&run, &tr, &te, |_| {})?;
     let n = rep
         .checkpoints
         .last()
@@ -322,8 +325,15 @@ fn fig_densities_paths(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn sweep_runs(tr: &data::Dataset, te: &data::Dataset, runs: &[TrainRun]) -> Vec<RunReport> {
-    runs.iter().map(|r| train(r, tr, te, |_| {})).collect()
+fn sweep_runs(
+    tr: &data::Dataset,
+    te: &data::Dataset,
+    runs: &[TrainRun],
+) -> anyhow::Result<Vec<RunReport>> {
+    Ok(runs
+        .iter()
+        .map(|r| train(r, tr, te, |_| {}))
+        .collect::<Result<_, _>>()?)
 }
 
 fn fig_width_depth(c: &Ctx) -> anyhow::Result<()> {
@@ -341,7 +351,7 @@ fn fig_width_depth(c: &Ctx) -> anyhow::Result<()> {
                 .iter()
                 .map(|&w| base_run(w, d, loss, 100, iters, iters))
                 .collect();
-            grid.push(sweep_runs(&tr, &te, &runs));
+            grid.push(sweep_runs(&tr, &te, &runs)?);
         }
         for (di, &d) in depths.iter().enumerate() {
             let markers: Vec<_> = widths
@@ -419,7 +429,7 @@ fn fig_batch_size(c: &Ctx) -> anyhow::Result<()> {
         .iter()
         .map(|&b| base_run(64, 3, Loss::CrossEntropy, b, iters, iters))
         .collect();
-    let reps = sweep_runs(&tr, &te, &runs);
+    let reps = sweep_runs(&tr, &te, &runs)?;
     let markers: Vec<_> = batches
         .iter()
         .zip(&reps)
@@ -479,7 +489,7 @@ fn fig_iterations(c: &Ctx) -> anyhow::Result<()> {
         &tr,
         &te,
         |_| {},
-    );
+    )?;
     let cps = &rep.checkpoints;
     let paper: Vec<_> = cps
         .iter()

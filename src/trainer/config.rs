@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::TrainError;
 use super::data::{self, Dataset};
-use super::mlp::{Loss, Mlp, Workspace};
+use super::mlp::{Loss, Workspace};
+use super::model::{Model, ModelSpec};
 use super::noise::{self, NoiseReport};
 use crate::config::{ConfigError, locate};
 use crate::rng;
@@ -72,10 +73,17 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
-    width: i64,
-    depth: i64,
-    #[serde(default)]
-    bias: bool,
+    #[serde(default = "fc_kind")]
+    kind: String,
+    width: Option<i64>,
+    depth: Option<i64>,
+    bias: Option<bool>,
+    channels: Option<i64>,
+    dropout: Option<f64>,
+}
+
+fn fc_kind() -> String {
+    "fc".into()
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -149,12 +157,8 @@ pub struct TrainRun {
     pub params: Vec<(String, String)>,
     /// Seed (initialization, minibatch order, null draws).
     pub seed: u64,
-    /// Hidden width.
-    pub width: usize,
-    /// Number of linear layers.
-    pub depth: usize,
-    /// Biases in the linear layers.
-    pub bias: bool,
+    /// The network.
+    pub model: ModelSpec,
     /// Loss.
     pub loss: Loss,
     /// Learning rate η.
@@ -209,7 +213,15 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
         // Keys with defaults may be absent from the file and still be swept.
         None if matches!(
             key,
-            "seed" | "bias" | "halve_step" | "learning_rate" | "batch_size" | "loss" | "order"
+            "seed"
+                | "bias"
+                | "halve_step"
+                | "learning_rate"
+                | "batch_size"
+                | "loss"
+                | "order"
+                | "kind"
+                | "dropout"
         ) =>
         {
             table.insert(key.to_string(), v.clone());
@@ -316,6 +328,73 @@ fn sweep_axes(doc: &toml::Table, src: &str, file: &Path) -> Result<(Axes, bool),
     Ok((axes, zip))
 }
 
+/// The `[model]` table of one run: `kind = "fc"` (default; width, depth, bias = false) or
+/// `kind = "alexnet"` (channels, dropout = 0.5, bias = true); a key of the other kind is refused.
+fn model_spec(
+    m: &RawModel,
+    pos: &impl Fn(&str, i64) -> Result<usize, ConfigError>,
+    bad: &impl Fn(&str, String) -> ConfigError,
+) -> Result<ModelSpec, ConfigError> {
+    let (own, foreign): (&[&str], _) = match m.kind.as_str() {
+        "fc" => (
+            &["width", "depth"],
+            [
+                ("channels", m.channels.is_some()),
+                ("dropout", m.dropout.is_some()),
+            ],
+        ),
+        "alexnet" => (
+            &["channels"],
+            [("width", m.width.is_some()), ("depth", m.depth.is_some())],
+        ),
+        other => {
+            return Err(bad(
+                "model.kind",
+                format!("must be \"fc\" or \"alexnet\", got {other:?}"),
+            ));
+        }
+    };
+    if let Some((key, _)) = foreign.iter().find(|(_, present)| *present) {
+        return Err(bad(
+            &format!("model.{key}"),
+            format!(
+                "is not a setting of kind = {:?} (it takes {})",
+                m.kind,
+                own.iter()
+                    .map(|k| format!("model.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    let need = |key: &str, v: Option<i64>| -> Result<usize, ConfigError> {
+        let field = format!("model.{key}");
+        match v {
+            Some(v) => pos(&field, v),
+            None => Err(bad("model", format!("kind = {:?} needs {field}", m.kind))),
+        }
+    };
+    if m.kind == "fc" {
+        return Ok(ModelSpec::Fc {
+            width: need("width", m.width)?,
+            depth: need("depth", m.depth)?,
+            bias: m.bias.unwrap_or(false),
+        });
+    }
+    let dropout = m.dropout.unwrap_or(0.5);
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(bad(
+            "model.dropout",
+            format!("must be in [0, 1), got {dropout}"),
+        ));
+    }
+    Ok(ModelSpec::Alexnet {
+        channels: need("channels", m.channels)?,
+        dropout,
+        bias: m.bias.unwrap_or(true),
+    })
+}
+
 /// One run of a sweep from its raw table and its sweep assignment; `bad(field, message)` makes
 /// the error (with the sweep point noted).
 fn train_run(
@@ -330,8 +409,7 @@ fn train_run(
             Err(bad(field, format!("must be >= 1, got {v}")))
         }
     };
-    let width = pos("model.width", r.model.width)?;
-    let depth = pos("model.depth", r.model.depth)?;
+    let model = model_spec(&r.model, &pos, &bad)?;
     let batch_size = pos("train.batch_size", r.train.batch_size)?;
     let iterations = pos("train.iterations", r.train.iterations)?;
     let checkpoint_every = pos("train.checkpoint_every", r.train.checkpoint_every)?;
@@ -378,9 +456,7 @@ fn train_run(
         label,
         params,
         seed: r.seed,
-        width,
-        depth,
-        bias: r.model.bias,
+        model,
         loss,
         learning_rate: r.train.learning_rate,
         batch_size,
@@ -521,7 +597,11 @@ pub struct RunReport {
     pub label: String,
     /// Swept values.
     pub params: std::collections::BTreeMap<String, String>,
-    /// Layer sizes.
+    /// The `[model]` of the run.
+    pub model: ModelSpec,
+    /// One line per layer with its output shape.
+    pub architecture: Vec<String>,
+    /// Values put out by each layer, the input first (for an FC net its layer sizes).
     pub sizes: Vec<usize>,
     /// Parameters M.
     pub n_params: usize,
@@ -536,18 +616,16 @@ pub struct RunReport {
 }
 
 /// Trains one run, measuring the noise at every checkpoint. `progress(iterations done)` is called
-/// after every step.
+/// after every step. Fails only when the model does not fit the data (an AlexNet on vectors or on
+/// images smaller than 28×28).
 pub fn train(
     run: &TrainRun,
     train: &Dataset,
     test: &Dataset,
     mut progress: impl FnMut(usize),
-) -> RunReport {
+) -> Result<RunReport, TrainError> {
     let t0 = std::time::Instant::now();
-    let mut sizes = vec![train.dim];
-    sizes.extend(std::iter::repeat_n(run.width, run.depth.saturating_sub(1)));
-    sizes.push(train.classes);
-    let mut net = Mlp::new(&sizes, run.bias, run.seed);
+    let mut net = Model::build(&run.model, train, run.seed)?;
     let mut ws = Workspace::default();
     let mut grad = vec![0f32; net.n_params()];
     let n = train.len();
@@ -555,7 +633,7 @@ pub fn train(
     let mut schedule = Schedule::new(run.order, n, b, run.seed);
     let (mut xb, mut yb) = (vec![0f32; b * train.dim], vec![0u8; b]);
     let mut checkpoints = Vec::new();
-    let measure = |net: &Mlp, it: usize, lr: f64| {
+    let measure = |net: &Model, it: usize, lr: f64| {
         let (train_loss, train_accuracy) = net.evaluate(&train.x, &train.y, run.loss);
         let (test_loss, test_accuracy) = net.evaluate(&test.x, &test.y, run.loss);
         let nb = run.noise_batch_size;
@@ -606,23 +684,27 @@ pub fn train(
                 (&xb, &yb)
             }
         };
-        net.loss_grad(bx, by, run.loss, &mut ws, &mut grad);
+        // Dropout masks (AlexNet) are a function of (seed, iteration).
+        let dropout = Some((run.seed, it as u64));
+        net.loss_grad(bx, by, run.loss, &mut ws, &mut grad, dropout);
         net.step(&grad, lr as f32);
         progress(it + 1);
         if (it + 1) % run.checkpoint_every == 0 || it + 1 == run.iterations {
             checkpoints.push(measure(&net, it + 1, lr));
         }
     }
-    RunReport {
+    Ok(RunReport {
         label: run.label.clone(),
         params: run.params.iter().cloned().collect(),
-        sizes,
+        model: run.model,
+        architecture: net.describe(),
+        sizes: net.sizes(),
         n_params: net.n_params(),
         loss: run.loss.name(),
         seed: run.seed,
         checkpoints,
         wall_seconds: t0.elapsed().as_secs_f64(),
-    }
+    })
 }
 
 /// The examples of one SGD step.

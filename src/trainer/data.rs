@@ -23,6 +23,8 @@ pub struct Dataset {
     pub dim: usize,
     /// Number of classes.
     pub classes: usize,
+    /// Image rows × columns when the examples are one-channel images (`dim` = rows·columns).
+    pub image: Option<(usize, usize)>,
 }
 
 impl Dataset {
@@ -45,6 +47,7 @@ impl Dataset {
             y: idx.iter().map(|&i| self.y[i]).collect(),
             dim: self.dim,
             classes: self.classes,
+            image: self.image,
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn digits() -> Result<Dataset, TrainError> {
         y,
         dim: 64,
         classes: 10,
+        image: Some((8, 8)),
     })
 }
 
@@ -200,7 +204,13 @@ pub fn parse_idx(
     let x = im[16..16 + n * dim].iter().map(|&v| v as f32).collect();
     let y: Vec<u8> = lb[8..8 + n].to_vec();
     let classes = y.iter().copied().max().map_or(0, |m| m as usize + 1);
-    Ok(Dataset { x, y, dim, classes })
+    Ok(Dataset {
+        x,
+        y,
+        dim,
+        classes,
+        image: Some((rows, cols)),
+    })
 }
 
 /// A seeded split into (train, test) with `test_fraction` of the examples in the test part.

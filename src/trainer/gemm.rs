@@ -62,6 +62,32 @@ pub fn sgemm(
     }
 }
 
+/// Adds `bias` to every row of `z` (rows of `bias.len()`); nothing when `bias` is empty.
+pub fn add_bias(z: &mut [f32], bias: &[f32]) {
+    if bias.is_empty() {
+        return;
+    }
+    for row in z.chunks_exact_mut(bias.len()) {
+        for (v, b) in row.iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+}
+
+/// `gb = Σ_rows delta` for a bias of `width` entries (`delta` has rows of `width`); nothing when
+/// `gb` is empty (a layer without bias).
+pub fn bias_grad(delta: &[f32], gb: &mut [f32], width: usize) {
+    if gb.is_empty() {
+        return;
+    }
+    gb.iter_mut().for_each(|v| *v = 0.0);
+    for row in delta.chunks_exact(width) {
+        for (g, v) in gb.iter_mut().zip(row) {
+            *g += v;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

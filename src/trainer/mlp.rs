@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use super::gemm::sgemm;
+use super::gemm::{add_bias, bias_grad, sgemm};
 use crate::rng;
 
 /// Training loss.
@@ -134,11 +134,7 @@ impl Mlp {
                 z,
             );
             if self.bias {
-                for row in z.chunks_exact_mut(dout) {
-                    for (v, bb) in row.iter_mut().zip(&self.params[bo..bo + dout]) {
-                        *v += bb;
-                    }
-                }
+                add_bias(z, &self.params[bo..bo + dout]);
             }
             if l + 1 < layers {
                 z.iter_mut().for_each(|v| *v = v.max(0.0));
@@ -184,13 +180,7 @@ impl Mlp {
                 &mut grad[wo..wo + din * dout],
             );
             if self.bias {
-                let gb = &mut grad[bo..bo + dout];
-                gb.iter_mut().for_each(|v| *v = 0.0);
-                for row in ws.deltas[l].chunks_exact(dout) {
-                    for (g, v) in gb.iter_mut().zip(row) {
-                        *g += v;
-                    }
-                }
+                bias_grad(&ws.deltas[l], &mut grad[bo..bo + dout], dout);
             }
             if l > 0 {
                 let (lower, upper) = ws.deltas.split_at_mut(l);
@@ -247,7 +237,7 @@ impl Mlp {
 }
 
 /// Loss value, correct count, and ∂loss/∂logits (already divided by the batch size).
-fn output_delta(
+pub(super) fn output_delta(
     logits: &[f32],
     y: &[u8],
     classes: usize,

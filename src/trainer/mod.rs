@@ -1,16 +1,21 @@
-//! The embedded trainer: fully connected networks trained by SGD on a shipped data set, with the
+//! The embedded trainer: fully connected and convolutional networks trained by SGD on a shipped data set, with the
 //! gradient noise measured at checkpoints (the empirical half of Şimşekli, Sagun & Gürbüzbalaban 2019).
 //!
 //! * [`data`] — the embedded digits set, IDX files, seeded split, normalization;
-//! * [`mlp`] — the network (f32, matrixmultiply), losses, gradients;
+//! * [`mlp`] — the fully connected network (f32, matrixmultiply), losses, gradients;
+//! * [`conv`] — convolutional layers (Conv2d, ReLU, MaxPool2d, Dropout, Linear) and the paper's
+//!   AlexNet;
+//! * [`model`] — the `[model]` kinds (`fc`, `alexnet`) behind one interface;
 //! * [`noise`] — the streamed noise measurement (paper's estimator pooled, per layer, per parameter,
 //!   Gaussian null, Hill, McCulloch, zeros, noise norms);
 //! * [`config`] — the TOML run description with sweeps, and the training loop.
 
 pub mod config;
+pub mod conv;
 pub mod data;
 mod gemm;
 pub mod mlp;
+pub mod model;
 pub mod noise;
 
 pub use config::{RunReport, TrainConfig, TrainRun, measured_alpha};

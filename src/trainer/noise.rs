@@ -9,21 +9,23 @@
 
 use rayon::prelude::*;
 
-use super::mlp::{Loss, Mlp, Workspace};
+use super::mlp::{Loss, Workspace};
+use super::model::Model;
 pub use crate::stats::gradient_noise::{
     BlockStream, LayerNoise, MeterOptions, NoiseMeter, NoiseReport, PerParameter, StreamEstimate,
 };
 
-/// Gradients of minibatches `range` of (x, y) (contiguous, size b), computed in parallel.
+/// Gradients of minibatches `range` of (x, y) (contiguous, size b), computed in parallel with
+/// dropout off.
 fn batch_grads(
-    net: &Mlp,
+    net: &Model,
     x: &[f32],
     y: &[u8],
     b: usize,
     range: std::ops::Range<usize>,
     loss: Loss,
 ) -> Vec<Vec<f32>> {
-    let dim = net.sizes()[0];
+    let dim = net.input_len();
     range
         .into_par_iter()
         .map_init(Workspace::default, |ws, p| {
@@ -34,6 +36,7 @@ fn batch_grads(
                 loss,
                 ws,
                 &mut g,
+                None,
             );
             g
         })
@@ -43,7 +46,7 @@ fn batch_grads(
 /// Measures the gradient noise of `net` on (x, y) with minibatches of `b`. Returns `None` if there
 /// are fewer than 2 minibatches or a gradient is not finite.
 pub fn measure(
-    net: &Mlp,
+    net: &Model,
     x: &[f32],
     y: &[u8],
     b: usize,
