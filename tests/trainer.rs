@@ -39,6 +39,67 @@ iterations = 1500
 checkpoint_every = 500
 "#;
 
+/// Synthetic 28×28 images of two classes (a bright bar in the upper or the lower half, on noise)
+/// written as IDX files: `levylab train` with `kind = "alexnet"` learns them (train accuracy
+/// ≥ 90 % after 2000 steps of 20; measured 100 % for 8 and 16 channels — with PyTorch's default
+/// initialization and no normalization layers a small AlexNet stays at chance for the first few
+/// hundred steps, 300 steps left it at 50 %) and reports the convolutional architecture, its 8
+/// parameter layers in the per-layer noise, and a channel sweep as two runs.
+#[test]
+fn alexnet_trains_on_synthetic_images_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = levylab::rng::stream(4, 0);
+    let write = |name: &str, n: usize, r: &mut levylab::rng::PathRng| {
+        use rand::RngExt;
+        let mut im = vec![0, 0, 8, 3];
+        for v in [n as u32, 28, 28] {
+            im.extend_from_slice(&v.to_be_bytes());
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&(n as u32).to_be_bytes());
+        for i in 0..n {
+            let class = (i % 2) as u8;
+            let row0 = if class == 0 { 6 } else { 18 };
+            for y in 0..28 {
+                for _x in 0..28 {
+                    let bar = (row0..row0 + 4).contains(&y);
+                    let noise: f64 = r.random::<f64>() * 100.0;
+                    im.push(if bar { 150 + noise as u8 } else { noise as u8 });
+                }
+            }
+            labels.push(class);
+        }
+        std::fs::write(dir.path().join(format!("{name}-images")), im).unwrap();
+        std::fs::write(dir.path().join(format!("{name}-labels")), labels).unwrap();
+    };
+    write("train", 400, &mut r);
+    write("test", 100, &mut r);
+    let cfg = "name = \"conv\"\n[data]\ndataset = \"idx\"\ntrain_images = \"train-images\"\ntrain_labels = \"train-labels\"\ntest_images = \"test-images\"\ntest_labels = \"test-labels\"\n[model]\nkind = \"alexnet\"\nchannels = 4\n[train]\nbatch_size = 20\niterations = 2000\ncheckpoint_every = 2000\n[noise]\nbatch_size = 20\n[sweep]\n\"model.channels\" = [8, 16]\n";
+    std::fs::write(dir.path().join("conv.toml"), cfg).unwrap();
+    let o = levylab_in(dir.path(), &["train", "conv.toml", "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("results/conv/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (run, ch) in runs.iter().zip([8, 16]) {
+        assert_eq!(run["model"]["kind"], "alexnet");
+        assert_eq!(run["model"]["channels"], ch);
+        assert_eq!(run["architecture"].as_array().unwrap().len(), 20);
+        let cp = &run["checkpoints"][0];
+        let acc = cp["train_accuracy"].as_f64().unwrap();
+        eprintln!("alexnet channels {ch}: train accuracy {acc}");
+        assert!(acc >= 0.9, "channels {ch}: train accuracy {acc}");
+        assert_eq!(
+            cp["noise_train"]["per_layer"].as_array().unwrap().len(),
+            8,
+            "five convolutions and three linear layers"
+        );
+    }
+}
+
 /// SGD on digits reaches a sensible accuracy (a 64-wide, 3-layer net: ≈ 98 % measured; asserted
 /// > 93 %), and every checkpoint carries a complete noise report.
 #[test]
@@ -205,6 +266,36 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
         (
             format!("{CONFIG}[data]\ndataset = \"idx\"\n"),
             "t.toml:13:1: data.dataset \"idx\" needs data.train_images",
+        ),
+        (
+            CONFIG.replace("[model]\n", "[model]\nkind = \"resnet\"\n"),
+            "t.toml:4:1: model.kind must be \"fc\" or \"alexnet\", got \"resnet\"",
+        ),
+        (
+            CONFIG.replace("[model]\n", "[model]\nkind = \"alexnet\"\nchannels = 4\n"),
+            "t.toml:6:1: model.width is not a setting of kind = \"alexnet\" (it takes model.channels)",
+        ),
+        (
+            CONFIG.replace(
+                "width = 64\ndepth = 3\n",
+                "kind = \"alexnet\"\ndropout = 1.0\nchannels = 4\n",
+            ),
+            "t.toml:5:1: model.dropout must be in [0, 1), got 1",
+        ),
+        (
+            CONFIG.replace("width = 64\ndepth = 3\n", "kind = \"alexnet\"\n"),
+            "t.toml:3:1: model kind = \"alexnet\" needs model.channels",
+        ),
+        (
+            CONFIG.replace("width = 64\n", "channels = 8\n"),
+            "t.toml:4:1: model.channels is not a setting of kind = \"fc\" (it takes model.width, model.depth)",
+        ),
+        (
+            CONFIG.replace(
+                "width = 64\ndepth = 3\n",
+                "kind = \"alexnet\"\nchannels = 4\n",
+            ),
+            "t.toml: model (base): alexnet on 8×8×1 images: layer 6 (max-pool 3×3/2): the window does not fit the input 2×2×4 (it needs at least 28×28)",
         ),
         (
             format!("{CONFIG}[sweep]\n\"model.hight\" = [1, 2]\n"),

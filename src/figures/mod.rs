@@ -8,8 +8,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub mod fashion;
 pub mod gallery;
 
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -95,15 +98,122 @@ fn tf(v: f64, log: bool) -> Option<f64> {
     t.filter(|t| t.is_finite())
 }
 
+/// Round tick positions for an axis over [lo, hi] (in drawing coordinates: log10 of the value on
+/// a log axis): on a linear axis multiples of 1, 2 or 5 × 10ᵏ, about six of them; on a log axis
+/// the powers of ten (every other one or sparser over many decades), or 1-2-5 (then 1…9) within
+/// each decade when the range spans less than a few decades.
+fn key_points(lo: f64, hi: f64, log: bool) -> Vec<f64> {
+    if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
+        return vec![lo];
+    }
+    if !log {
+        let raw = (hi - lo) / 6.0;
+        let mag = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * mag)
+            .find(|&s| s >= raw)
+            .unwrap_or(10.0 * mag);
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        return (first..=last).map(|k| k as f64 * step).collect();
+    }
+    let decades = hi - lo;
+    if decades < 0.5 {
+        // Within a factor of 3 a log axis looks linear: round values, placed logarithmically.
+        return key_points(10f64.powf(lo), 10f64.powf(hi), false)
+            .into_iter()
+            .filter(|&v| v > 0.0)
+            .map(f64::log10)
+            .collect();
+    }
+    if decades > 2.5 {
+        let every = (decades / 7.0).ceil().max(1.0) as i64;
+        let first = lo.ceil() as i64;
+        return (first..=hi.floor() as i64)
+            .filter(|k| (k - first) % every == 0)
+            .map(|k| k as f64)
+            .collect();
+    }
+    for mantissas in [
+        &[1.0, 2.0, 5.0][..],
+        &[1.0, 2.0, 3.0, 5.0, 7.0][..],
+        &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0][..],
+    ] {
+        let pts: Vec<f64> = (lo.floor() as i64..=hi.ceil() as i64)
+            .flat_map(|k| {
+                mantissas
+                    .iter()
+                    .map(move |m| (m * 10f64.powi(k as i32)).log10())
+            })
+            .filter(|&t| t >= lo - 1e-9 && t <= hi + 1e-9)
+            .collect();
+        if pts.len() >= 3 {
+            return pts;
+        }
+    }
+    vec![lo, hi]
+}
+
+/// A linear coordinate whose mesh lines and labels sit at [`key_points`].
+struct Ticked {
+    range: RangedCoordf64,
+    keys: Vec<f64>,
+}
+
+impl Ticked {
+    fn new(lo: f64, hi: f64, log: bool) -> Self {
+        Ticked {
+            range: (lo..hi).into(),
+            keys: key_points(lo, hi, log),
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.keys.clone()
+        }
+    }
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+}
+
+/// The caption cut into lines of at most `width` characters at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.last_mut().expect("one line at least");
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !cur.is_empty() {
+                cur.push(' ');
+            }
+            cur.push_str(word);
+        }
+    }
+    lines
+}
+
 fn tick(v: f64, log: bool) -> String {
     let x = if log { 10f64.powf(v) } else { v };
     let a = x.abs();
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         return format!("{x:.1e}");
     }
-    // Three significant digits on log axes, four on linear ones (close ticks on a narrow range,
+    // Four significant digits (ticks are round, see `key_points`; close ticks on a narrow range,
     // e.g. accuracies 0.9845 and 0.985, stay distinct); trailing zeros dropped.
-    let digits = if log { 2 } else { 3 };
+    let digits = 3;
     let decimals = if a == 0.0 {
         0
     } else {
@@ -345,19 +455,23 @@ pub fn panels(
     let root = BitMapBackend::new(out, FIGURE_SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let (head, rest) = root.split_vertically(46);
-    let (body, foot) = rest.split_vertically(FIGURE_SIZE.1 - 46 - 30);
+    let lines = wrap(caption, 175);
+    let foot_height = 10 + 20 * lines.len() as u32;
+    let (body, foot) = rest.split_vertically(FIGURE_SIZE.1 - 46 - foot_height);
     head.draw(&Text::new(
         title.to_string(),
         (14, 10),
         ("sans-serif", 26).into_font(),
     ))
     .map_err(&err)?;
-    foot.draw(&Text::new(
-        caption.to_string(),
-        (14, 6),
-        ("sans-serif", 15).into_font().color(&RGBColor(80, 80, 80)),
-    ))
-    .map_err(&err)?;
+    for (i, line) in lines.iter().enumerate() {
+        foot.draw(&Text::new(
+            line.clone(),
+            (14, 6 + 20 * i as i32),
+            ("sans-serif", 15).into_font().color(&RGBColor(80, 80, 80)),
+        ))
+        .map_err(&err)?;
+    }
     let areas = body.split_evenly((rows, cols));
     for (area, p) in areas.iter().zip(panels) {
         let Some(((x0, x1), (y0, y1))) = extent(p) else {
@@ -368,7 +482,7 @@ pub fn panels(
             .margin(10)
             .x_label_area_size(44)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(Ticked::new(x0, x1, p.x.log), Ticked::new(y0, y1, p.y.log))
             .map_err(&err)?;
         let (xl, yl) = (p.x.log, p.y.log);
         chart
@@ -377,8 +491,6 @@ pub fn panels(
             .y_desc(p.y.label.as_str())
             .x_label_formatter(&|v| tick(*v, xl))
             .y_label_formatter(&|v| tick(*v, yl))
-            .x_labels(7)
-            .y_labels(7)
             .label_style(("sans-serif", 14))
             .axis_desc_style(("sans-serif", 16))
             .light_line_style(RGBColor(238, 238, 238))
@@ -476,4 +588,54 @@ pub fn steps(edges: &[f64], d: &[f64]) -> Vec<(f64, f64)> {
         out.push((edges[i + 1], v));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
+    }
+
+    /// Ticks sit on round values: multiples of 1/2/5·10ᵏ on linear axes, powers of ten or
+    /// 1-2-5 per decade on log axes, round linear values on narrow log axes.
+    #[test]
+    fn key_points_are_round() {
+        assert!(close(
+            &key_points(0.0, 1.0, false),
+            &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+        ));
+        assert!(close(&key_points(0.73, 1.41, false), &[0.8, 1.0, 1.2, 1.4]));
+        // 1 … 10⁶ on a log axis: every power of ten.
+        assert!(close(
+            &key_points(0.0, 6.0, true),
+            &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        ));
+        // 8 … 64 (0.9 to 1.8 in log10): 10, 20, 50.
+        let lg = |v: &[f64]| v.iter().map(|x: &f64| x.log10()).collect::<Vec<_>>();
+        assert!(close(
+            &key_points(8f64.log10(), 64f64.log10(), true),
+            &lg(&[10.0, 20.0, 50.0])
+        ));
+        // 1.226 … 1.248: linear ticks placed on the log axis.
+        assert!(close(
+            &key_points(1.226f64.log10(), 1.248f64.log10(), true),
+            &lg(&[1.23, 1.235, 1.24, 1.245])
+        ));
+        for (lo, hi, log) in [(0.1, 0.3, true), (-5.0, 17.0, true), (-3.0, 2.0, false)] {
+            let k = key_points(lo, hi, log);
+            assert!(
+                k.len() >= 2 && k.iter().all(|&t| t >= lo - 1e-9 && t <= hi + 1e-9),
+                "{k:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn captions_wrap_at_spaces() {
+        let w = wrap("aaa bbb ccc dddd", 8);
+        assert_eq!(w, vec!["aaa bbb", "ccc dddd"]);
+        assert_eq!(wrap("short", 80), vec!["short"]);
+    }
 }

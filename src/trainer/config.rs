@@ -906,6 +906,38 @@ mod tests {
     }
 
     #[test]
+    fn model_kinds_are_read_and_channels_sweep() {
+        let text = "name = \"t\"\n[model]\nkind = \"alexnet\"\nchannels = 8\n[train]\niterations = 1\ncheckpoint_every = 1\n[sweep]\n\"model.channels\" = [16, 32]\n\"model.dropout\" = [0.0, 0.25]\nmode = \"zip\"\n";
+        let c = TrainConfig::parse(text, Path::new("t.toml")).unwrap();
+        let models: Vec<ModelSpec> = c.runs.iter().map(|r| r.model).collect();
+        assert_eq!(
+            models,
+            vec![
+                ModelSpec::Alexnet {
+                    channels: 16,
+                    dropout: 0.0,
+                    bias: true
+                },
+                ModelSpec::Alexnet {
+                    channels: 32,
+                    dropout: 0.25,
+                    bias: true
+                }
+            ]
+        );
+        let fc = "name = \"t\"\n[model]\nwidth = 4\ndepth = 2\n[train]\niterations = 1\ncheckpoint_every = 1\n";
+        let c = TrainConfig::parse(fc, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            c.runs[0].model,
+            ModelSpec::Fc {
+                width: 4,
+                depth: 2,
+                bias: false
+            }
+        );
+    }
+
+    #[test]
     fn order_is_read_and_checked() {
         let base = "name = \"t\"\n[model]\nwidth = 4\ndepth = 2\n[train]\niterations = 1\ncheckpoint_every = 1\n";
         let c = TrainConfig::parse(base, Path::new("t.toml")).unwrap();
