@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::gallery::{Ctx, axis, base_run, noise_norms_figure, panel};
+use super::gallery::{
+    Ctx, DrawWith, axis, base_run, check_only, draw_each, noise_norms_figure, panel,
+};
 use super::{Panel, Trace};
 use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data::{self, Dataset};
@@ -375,13 +377,7 @@ pub fn draw(
     quick: bool,
     done: &mut dyn FnMut(&str, f64),
 ) -> anyhow::Result<()> {
-    if let Some(o) = only {
-        anyhow::ensure!(
-            NAMES.contains(&o),
-            "--only must be one of {} with --dataset fashion-mnist, got {o:?}",
-            NAMES.join(", ")
-        );
-    }
+    check_only(&NAMES, only, " with --dataset fashion-mnist")?;
     let (tr, te) = load(dir, quick)?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let lab = Lab {
@@ -393,20 +389,13 @@ pub fn draw(
         te,
         runs: RefCell::new(BTreeMap::new()),
     };
-    type Draw = fn(&Lab) -> anyhow::Result<()>;
-    let figures: [(&str, Draw); 4] = [
+    let figures: [(&str, DrawWith<Lab>); 4] = [
         (NAMES[0], fig_channels),
         (NAMES[1], fig_iterations),
         (NAMES[2], fig_noise_norms),
         (NAMES[3], fig_width_depth),
     ];
-    for (name, draw) in figures {
-        if only.is_none_or(|o| o == name) {
-            let t0 = std::time::Instant::now();
-            draw(&lab).with_context(|| format!("figure {name}"))?;
-            done(name, t0.elapsed().as_secs_f64());
-        }
-    }
+    draw_each(&figures, &lab, only, done)?;
     // Every training run behind the figures, in full (checkpoints, noise reports, wall times).
     let runs: Vec<RunReport> = lab.runs.into_inner().into_values().collect();
     let json = serde_json::to_string(&serde_json::json!({

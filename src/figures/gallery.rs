@@ -23,7 +23,7 @@ use crate::trainer::mlp::Loss;
 use crate::trainer::model::ModelSpec;
 
 /// A figure's drawing function.
-type Draw = fn(&Ctx) -> anyhow::Result<()>;
+type Draw = DrawWith<Ctx>;
 
 /// Every figure, in order: its name (the stem of its PNG and JSON files) and what draws it.
 const FIGURES: [(&str, Draw); 11] = [
@@ -1015,22 +1015,41 @@ pub fn draw(
     quick: bool,
     done: &mut dyn FnMut(&str, f64),
 ) -> anyhow::Result<()> {
-    if let Some(o) = only {
-        anyhow::ensure!(
-            NAMES.contains(&o),
-            "--only must be one of {}, got {o:?}",
-            NAMES.join(", ")
-        );
-    }
+    check_only(&NAMES, only, "")?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let c = Ctx {
         out: out.to_path_buf(),
         quick,
     };
-    for (name, draw) in FIGURES {
+    draw_each(&FIGURES, &c, only, done)
+}
+
+/// Refuses an `--only` that is not one of `names` (`note` is added to the message).
+pub(super) fn check_only(names: &[&str], only: Option<&str>, note: &str) -> anyhow::Result<()> {
+    if let Some(o) = only {
+        anyhow::ensure!(
+            names.contains(&o),
+            "--only must be one of {}{note}, got {o:?}",
+            names.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A figure's drawing function with its context.
+pub(super) type DrawWith<T> = fn(&T) -> anyhow::Result<()>;
+
+/// Draws each of `figures` (or only `only`) with `ctx`, timing each; an error names the figure.
+pub(super) fn draw_each<T>(
+    figures: &[(&str, DrawWith<T>)],
+    ctx: &T,
+    only: Option<&str>,
+    done: &mut dyn FnMut(&str, f64),
+) -> anyhow::Result<()> {
+    for &(name, draw) in figures {
         if only.is_none_or(|o| o == name) {
             let t0 = std::time::Instant::now();
-            draw(&c).with_context(|| format!("figure {name}"))?;
+            draw(ctx).with_context(|| format!("figure {name}"))?;
             done(name, t0.elapsed().as_secs_f64());
         }
     }

@@ -26,7 +26,7 @@ use std::ops::Range;
 use rand::RngExt;
 use rayon::prelude::*;
 
-use super::gemm::{add_bias, bias_grad, sgemm};
+use super::gemm::{add_bias, bias_grad, sgd_step, sgemm};
 use super::mlp::{Loss, output_delta};
 use crate::rng::{self, PathRng};
 
@@ -347,9 +347,7 @@ impl ConvNet {
 
     /// `params ← params − lr·grad`.
     pub fn step(&mut self, grad: &[f32], lr: f32) {
-        for (p, g) in self.params.iter_mut().zip(grad) {
-            *p -= lr * g;
-        }
+        sgd_step(&mut self.params, grad, lr);
     }
 
     /// Forward pass of `b` examples; dropout is on when `dropout` is given.
@@ -659,21 +657,18 @@ fn sub_batches(b: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// The im2col matrix of a convolution or pooling window: one row per output position, the
-/// window's pixels (zero outside the image) in (row, column, channel) order.
-fn im2col(a: &[f32], b: usize, node: &Node, col: &mut Vec<f32>) {
+/// Calls `f(offset in the im2col matrix, offset in the batch input)` for every in-image pixel of
+/// every window of `node` over `b` examples; each names a run of `channels` values. Pixels of the
+/// zero padding are skipped.
+fn for_each_patch_pixel(b: usize, node: &Node, mut f: impl FnMut(usize, usize)) {
     let (k, s, p) = node.window();
     let (inp, out) = (node.input, node.output);
     let c = inp.channels;
     let row_len = k * k * c;
-    col.clear();
-    col.resize(b * out.pixels() * row_len, 0.0);
-    let mut rows = col.chunks_exact_mut(row_len);
+    let mut row = 0;
     for n in 0..b {
-        let image = &a[n * inp.len()..(n + 1) * inp.len()];
         for oy in 0..out.height {
             for ox in 0..out.width {
-                let row = rows.next().expect("im2col: one row per output position");
                 for ky in 0..k {
                     let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&v| v < inp.height) else {
                         continue;
@@ -683,51 +678,40 @@ fn im2col(a: &[f32], b: usize, node: &Node, col: &mut Vec<f32>) {
                         else {
                             continue;
                         };
-                        let src = (iy * inp.width + ix) * c;
-                        row[(ky * k + kx) * c..(ky * k + kx + 1) * c]
-                            .copy_from_slice(&image[src..src + c]);
+                        f(
+                            row * row_len + (ky * k + kx) * c,
+                            ((n * inp.height + iy) * inp.width + ix) * c,
+                        );
                     }
                 }
+                row += 1;
             }
         }
     }
 }
 
+/// The im2col matrix of a convolution: one row per output position, the window's pixels (zero
+/// outside the image) in (row, column, channel) order.
+fn im2col(a: &[f32], b: usize, node: &Node, col: &mut Vec<f32>) {
+    let (k, _, _) = node.window();
+    let c = node.input.channels;
+    col.clear();
+    col.resize(b * node.output.pixels() * k * k * c, 0.0);
+    for_each_patch_pixel(b, node, |dst, src| {
+        col[dst..dst + c].copy_from_slice(&a[src..src + c]);
+    });
+}
+
 /// The adjoint of [`im2col`]: adds every row's entries back onto the pixels they came from.
 fn col2im(dcol: &[f32], b: usize, node: &Node, dx: &mut Vec<f32>) {
-    let (k, s, p) = node.window();
-    let (inp, out) = (node.input, node.output);
-    let c = inp.channels;
-    let row_len = k * k * c;
+    let c = node.input.channels;
     dx.clear();
-    dx.resize(b * inp.len(), 0.0);
-    let mut rows = dcol.chunks_exact(row_len);
-    for n in 0..b {
-        let image = &mut dx[n * inp.len()..(n + 1) * inp.len()];
-        for oy in 0..out.height {
-            for ox in 0..out.width {
-                let row = rows.next().expect("col2im: one row per output position");
-                for ky in 0..k {
-                    let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&v| v < inp.height) else {
-                        continue;
-                    };
-                    for kx in 0..k {
-                        let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&v| v < inp.width)
-                        else {
-                            continue;
-                        };
-                        let dst = (iy * inp.width + ix) * c;
-                        for (d, v) in image[dst..dst + c]
-                            .iter_mut()
-                            .zip(&row[(ky * k + kx) * c..(ky * k + kx + 1) * c])
-                        {
-                            *d += v;
-                        }
-                    }
-                }
-            }
+    dx.resize(b * node.input.len(), 0.0);
+    for_each_patch_pixel(b, node, |src, dst| {
+        for (d, v) in dx[dst..dst + c].iter_mut().zip(&dcol[src..src + c]) {
+            *d += v;
         }
-    }
+    });
 }
 
 /// Max-pooling forward: `z` gets the window maxima, `argmax` the flat index (into `a`) of the first

@@ -62,6 +62,13 @@ pub fn sgemm(
     }
 }
 
+/// `params ← params − lr·grad`.
+pub fn sgd_step(params: &mut [f32], grad: &[f32], lr: f32) {
+    for (p, g) in params.iter_mut().zip(grad) {
+        *p -= lr * g;
+    }
+}
+
 /// Adds `bias` to every row of `z` (rows of `bias.len()`); nothing when `bias` is empty.
 pub fn add_bias(z: &mut [f32], bias: &[f32]) {
     if bias.is_empty() {

@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use super::gemm::{add_bias, bias_grad, sgemm};
+use super::gemm::{add_bias, bias_grad, sgd_step, sgemm};
 use crate::rng;
 
 /// Training loss.
@@ -230,9 +230,7 @@ impl Mlp {
 
     /// `params ← params − lr·grad`.
     pub fn step(&mut self, grad: &[f32], lr: f32) {
-        for (p, g) in self.params.iter_mut().zip(grad) {
-            *p -= lr * g;
-        }
+        sgd_step(&mut self.params, grad, lr);
     }
 }
 
