@@ -100,8 +100,8 @@ fn tf(v: f64, log: bool) -> Option<f64> {
 
 /// Round tick positions for an axis over [lo, hi] (in drawing coordinates: log10 of the value on
 /// a log axis): on a linear axis multiples of 1, 2 or 5 × 10ᵏ, about six of them; on a log axis
-/// the powers of ten (every other one or sparser over many decades), or 1-2-5 (then 1…9) within
-/// each decade when the range spans less than a few decades.
+/// the powers of ten (every other one or sparser over many decades), or the first of 1-2-5,
+/// 1-2-3-5-7 and 1…9 within each decade that gives at least four ticks.
 fn key_points(lo: f64, hi: f64, log: bool) -> Vec<f64> {
     if !(hi > lo) || !lo.is_finite() || !hi.is_finite() {
         return vec![lo];
@@ -148,7 +148,7 @@ fn key_points(lo: f64, hi: f64, log: bool) -> Vec<f64> {
             })
             .filter(|&t| t >= lo - 1e-9 && t <= hi + 1e-9)
             .collect();
-        if pts.len() >= 3 {
+        if pts.len() >= 4 {
             return pts;
         }
     }
@@ -612,11 +612,15 @@ mod tests {
             &key_points(0.0, 6.0, true),
             &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
         ));
-        // 8 … 64 (0.9 to 1.8 in log10): 10, 20, 50.
+        // 8 … 64 (0.9 to 1.8 in log10): 10, 20, 30, 50; 64 … 1024: 100, 200, 500, 1000.
         let lg = |v: &[f64]| v.iter().map(|x: &f64| x.log10()).collect::<Vec<_>>();
         assert!(close(
             &key_points(8f64.log10(), 64f64.log10(), true),
-            &lg(&[10.0, 20.0, 50.0])
+            &lg(&[10.0, 20.0, 30.0, 50.0])
+        ));
+        assert!(close(
+            &key_points(64f64.log10(), 1024f64.log10(), true),
+            &lg(&[100.0, 200.0, 500.0, 1000.0])
         ));
         // 1.226 … 1.248: linear ticks placed on the log axis.
         assert!(close(
