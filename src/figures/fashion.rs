@@ -322,7 +322,15 @@ fn fig_noise_norms(lab: &Lab) -> anyhow::Result<()> {
         lab.iterations(),
         n.noise_norms.len()
     );
-    noise_norms_figure(&lab.c, n, rep.n_params, "Fashion-MNIST, AlexNet", &what)
+    let command = format!("levylab figures --dataset fashion-mnist {}", lab.c.mode());
+    noise_norms_figure(
+        &lab.c,
+        &command,
+        n,
+        rep.n_params,
+        "Fashion-MNIST, AlexNet",
+        &what,
+    )
 }
 
 fn fig_width_depth(lab: &Lab) -> anyhow::Result<()> {

@@ -220,14 +220,16 @@ fn fig_noise_norms(c: &Ctx) -> anyhow::Result<()> {
         run.iterations,
         n.noise_norms.len()
     );
-    noise_norms_figure(c, &n, rep.n_params, "digits", &what)
+    let command = format!("levylab figures {}", c.mode());
+    noise_norms_figure(c, &command, &n, rep.n_params, "digits", &what)
 }
 
 /// The noise-norm histogram of a measurement beside those of Gaussian and SαS vectors of the same
 /// dimension `m` (α = the measured paper estimate), all scaled to the measured median; `data`
-/// names the data set, `what` describes the run in the caption.
+/// names the data set, `command` (what drew it) and `what` (the run) go into the caption.
 pub(super) fn noise_norms_figure(
     c: &Ctx,
+    command: &str,
     n: &crate::trainer::noise::NoiseReport,
     m: usize,
     data: &str,
@@ -288,12 +290,13 @@ pub(super) fn noise_norms_figure(
     c.save(
         "noise-norms",
         "Norms of gradient noise vs Gaussian and SαS vectors of the same dimension",
-        &format!(
-            "levylab figures {}: {what}; vectors: {count} draws, SαS with α = {alpha:.2} ({source})",
-            c.mode(),
-        ),
+        &format!("{command}: {what}; vectors: {count} draws, SαS with α = {alpha:.2} ({source})",),
         (1, 3),
-        &[mk(&format!("gradient noise ‖Uₚ‖ ({data})"), &norms, 0), mk("Gaussian vectors", &scale(&gauss), 2), mk(&format!("SαS vectors, α = {alpha:.2}"), &scale(&sas), 1)],
+        &[
+            mk(&format!("gradient noise ‖Uₚ‖ ({data})"), &norms, 0),
+            mk("Gaussian vectors", &scale(&gauss), 2),
+            mk(&format!("SαS vectors, α = {alpha:.2}"), &scale(&sas), 1),
+        ],
     )
 }
 
