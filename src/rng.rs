@@ -62,6 +62,21 @@ pub fn aux_stream(seed: u64, domain: u64, index: u64) -> PathRng {
     )
 }
 
+/// Seed domains of [`aux_stream`] for the gradient-noise diagnostics (each purpose its own domain,
+/// so that no two purposes ever draw from the same stream).
+pub mod domain {
+    /// Replicates of the power-law bootstrap ([`crate::stats::power_law::test`]).
+    pub const POWER_LAW_BOOTSTRAP: u64 = 0x50_4C42;
+    /// The starting block of the covariance subspace iteration ([`crate::stats::spectrum`]).
+    pub const SPECTRUM_START: u64 = 0x5350_4543;
+    /// The coordinates chosen for the per-coordinate tests ([`crate::stats::coordinates`]).
+    pub const TEST_COORDINATES: u64 = 0x434F_4F52;
+    /// Synthetic stable columns that measure the per-coordinate α estimator's spread.
+    pub const ALPHA_SPREAD: u64 = 0x5350_5244;
+    /// Random minibatches of the iteration-wise measurement, per checkpoint.
+    pub const RANDOM_MINIBATCHES: u64 = 0x524D_4254;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

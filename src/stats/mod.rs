@@ -1,8 +1,13 @@
 //! Statistics: tail-index estimators, the streamed gradient-noise report, and exit-time statistics.
 
+pub mod cf_regression;
+pub mod coordinates;
 pub mod exit_times;
 pub mod gradient_noise;
 pub mod mcculloch;
+pub mod normality;
+pub mod power_law;
+pub mod spectrum;
 pub mod streaming;
 pub mod tail_index;
 
