@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::io;
-use crate::stats::gradient_noise::{MeterOptions, NoiseReport, StreamEstimate, analyze_matrix};
+use crate::stats::coordinates::Check;
+use crate::stats::gradient_noise::{
+    DEFAULT_BOOTSTRAP, DEFAULT_COORDINATES, DEFAULT_SPECTRUM_PASSES, MeterOptions, NoiseReport,
+    Sampling, StreamEstimate, analyze_matrix,
+};
 
 /// Arguments of `levylab noise`.
 #[derive(Debug, Args)]
@@ -28,6 +32,19 @@ pub struct NoiseArgs {
     /// Seed of the subsample and of the Gaussian-null draws.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Columns (coordinates) tested iteration-wise — Anderson–Darling, a per-coordinate SαS fit
+    /// and a power-law test, each on one column's P values; 0 turns these tests off.
+    #[arg(long, default_value_t = DEFAULT_COORDINATES)]
+    pub coordinates: usize,
+    /// Bootstrap replicates of each power-law test.
+    #[arg(long, default_value_t = DEFAULT_BOOTSTRAP)]
+    pub bootstrap: usize,
+    /// Leading eigenvalues of the noise covariance to compute (0: none).
+    #[arg(long, default_value_t = 20)]
+    pub spectrum: usize,
+    /// Subspace-iteration passes over the rows for the spectrum.
+    #[arg(long, default_value_t = DEFAULT_SPECTRUM_PASSES)]
+    pub spectrum_passes: usize,
 }
 
 /// Parses one `--layers` entry: `N` or `AxBx…` (the product).
@@ -70,11 +87,26 @@ pub(super) fn run(a: NoiseArgs) -> anyhow::Result<()> {
         );
     }
     let p = shape[0];
+    let m = values.len() / p.max(1);
+    if a.coordinates > m {
+        anyhow::bail!(
+            "{file}: --coordinates {} is more than the matrix's M = {m} columns",
+            a.coordinates
+        );
+    }
+    if a.spectrum_passes == 0 {
+        anyhow::bail!("--spectrum-passes must be >= 1, got 0");
+    }
     let opts = MeterOptions {
         layers,
         subsample: a.subsample,
         seed: a.seed,
         batch_size: 0,
+        sampling: Sampling::Given,
+        coordinates: a.coordinates.min(m),
+        bootstrap: a.bootstrap,
+        spectrum: a.spectrum,
+        spectrum_passes: a.spectrum_passes,
     };
     let report = analyze_matrix(&values, p, opts).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
     if a.json {
@@ -148,6 +180,7 @@ pub fn render(file: &str, r: &NoiseReport) -> String {
         }
         None => s += "per parameter: - (P has no divisor K1 with 2 <= K1 <= sqrt(P))\n",
     }
+    s += &tests_text(r);
     let mut norms = r.noise_norms.clone();
     norms.sort_unstable_by(f64::total_cmp);
     if let (Some(lo), Some(hi)) = (norms.first(), norms.last()) {
@@ -155,6 +188,127 @@ pub fn render(file: &str, r: &NoiseReport) -> String {
             "noise norms ||U_p||: min {lo:.4e}  median {:.4e}  max {hi:.4e}\n",
             norms[norms.len() / 2]
         );
+    }
+    s
+}
+
+fn why<T>(c: &Check<T>) -> String {
+    match c {
+        Check::Done(_) => String::new(),
+        Check::Skipped { skipped } => format!("- ({skipped})"),
+    }
+}
+
+/// The lines of the iteration-wise tests and the spectrum (shared with `levylab train`'s report).
+pub fn tests_text(r: &NoiseReport) -> String {
+    let mut s = String::new();
+    match &r.tests.gaussianity {
+        Check::Done(g) => {
+            s += &format!(
+                "Gaussianity ({}, {} coordinates x K = {}): rejected at 5 % after {} {:.1} % (uncorrected {:.1} %); {} constant",
+                g.test,
+                g.coordinates,
+                g.minibatches,
+                g.correction,
+                100.0 * g.rejected_fraction,
+                100.0 * g.rejected_fraction_uncorrected,
+                g.constant
+            );
+            if let Check::Done(d) = &g.dimension_wise {
+                s += &format!(
+                    "; dimension-wise (pooled, n = {}): A2 = {:.3}, p = {:.3e}",
+                    d.n, d.statistic, d.p_value
+                );
+            }
+            s += "\n";
+        }
+        c => s += &format!("Gaussianity: {}\n", why(c)),
+    }
+    match &r.tests.per_coordinate_alpha {
+        Check::Done(a) => {
+            let q = a.quantiles;
+            s += &format!(
+                "per-coordinate alpha ({}, {} coordinates x K = {}): q10 {:.3}  q25 {:.3}  median {:.3}  q75 {:.3}  q90 {:.3}; alpha = 2 for {:.1} %; sampling SD at this K {:.3} (bias {:+.3})\n",
+                a.estimator,
+                a.coordinates,
+                a.minibatches,
+                q.q10,
+                q.q25,
+                q.q50,
+                q.q75,
+                q.q90,
+                100.0 * a.at_two_fraction,
+                a.sampling_sd,
+                a.sampling_bias
+            );
+        }
+        c => s += &format!("per-coordinate alpha: {}\n", why(c)),
+    }
+    match &r.tests.power_law {
+        Check::Done(p) => {
+            match &p.dimension_wise {
+                Check::Done(t) => {
+                    s += &format!(
+                        "power law, dimension-wise (pooled, n = {}): tail index {:.3} above x_min {:.3e} ({} points), p = {:.2} ({} bootstraps); vs log-normal R = {:+.2} (p = {:.3})\n",
+                        t.fit.n,
+                        t.tail_index,
+                        t.fit.x_min,
+                        t.fit.tail,
+                        t.p_value,
+                        p.bootstrap,
+                        t.lr_lognormal,
+                        t.lr_p_value
+                    )
+                }
+                c => s += &format!("power law, dimension-wise: {}\n", why(c)),
+            }
+            match &p.iteration_wise {
+                Check::Done(t) => {
+                    s += &format!(
+                        "power law, iteration-wise ({} coordinates): ruled out (p <= 0.1) for {:.1} %, median p {:.2}, median tail index {:.3}; Vuong favours power law {:.1} %, log-normal {:.1} %\n",
+                        t.coordinates,
+                        100.0 * t.ruled_out_fraction,
+                        t.p_value_quantiles.q50,
+                        t.tail_index_quantiles.q50,
+                        100.0 * t.favours_power_law,
+                        100.0 * t.favours_lognormal
+                    )
+                }
+                c => s += &format!("power law, iteration-wise: {}\n", why(c)),
+            }
+        }
+        c => s += &format!("power law: {}\n", why(c)),
+    }
+    match &r.spectrum {
+        None => {}
+        Some(Check::Done(sp)) => {
+            let top: Vec<String> = sp
+                .eigenvalues
+                .iter()
+                .take(5)
+                .map(|v| format!("{v:.3e}"))
+                .collect();
+            let share: f64 = sp.eigenvalues.iter().sum::<f64>() / sp.trace;
+            s += &format!(
+                "covariance spectrum ({} passes, {} of {} converged): top {}; {:.1} % of the trace {:.3e}",
+                sp.passes,
+                sp.converged,
+                sp.eigenvalues.len(),
+                top.join(" "),
+                100.0 * share,
+                sp.trace
+            );
+            match sp.power_law {
+                Some(f) => {
+                    s += &format!(
+                        "; lambda_k ~ k^-{:.3} (SE {:.3}, k = {}..{})\n",
+                        f.exponent, f.exponent_se, f.from, f.to
+                    )
+                }
+                None => s += "; too few converged values for a power-law fit\n",
+            }
+        }
+        Some(c) => s += &format!("covariance spectrum: {}\n", why(c)),
     }
     s
 }

@@ -8,7 +8,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use super::noise::tests_text;
 use crate::io::write_atomic;
+use crate::stats::gradient_noise::NoiseReport;
 use crate::trainer::config::{self, Checkpoint};
 use crate::trainer::model::Model;
 use crate::trainer::{RunReport, TrainConfig};
@@ -48,8 +50,8 @@ fn fmt(v: Option<f64>) -> String {
         .map_or("-".into(), |x| format!("{x:.3}"))
 }
 
-fn last_noise(c: &Checkpoint) -> String {
-    match &c.noise_train {
+fn last_noise(n: Option<&NoiseReport>) -> String {
+    match n {
         Some(n) => {
             let paper = n.paper.map_or("-".to_string(), |p| {
                 format!("{:.3} [{:.3}, {:.3}]", p.alpha, p.ci_low, p.ci_high)
@@ -86,19 +88,50 @@ pub fn table(runs: &[RunReport]) -> String {
         "per-par",
         "zeros%"
     );
+    let mut tests = String::new();
     for r in runs {
         if let Some(c) = r.checkpoints.last() {
-            s += &format!(
-                "{:<w$} {:>7} {:>6} {:>6.1}  {}\n",
-                r.label,
-                r.n_params,
-                c.iteration,
-                100.0 * c.test_accuracy,
-                last_noise(c)
-            );
+            for (suffix, n) in sets(c) {
+                if suffix.is_empty() || n.is_some() {
+                    s += &format!(
+                        "{:<w$} {:>7} {:>6} {:>6.1}  {}\n",
+                        format!("{}{suffix}", r.label),
+                        r.n_params,
+                        c.iteration,
+                        100.0 * c.test_accuracy,
+                        last_noise(n)
+                    );
+                }
+                if let Some(n) = n {
+                    let text = tests_text(n);
+                    if !text.is_empty() {
+                        tests += &format!(
+                            "{} ({} minibatches, P = {}):\n",
+                            r.label,
+                            n.sampling.name(),
+                            n.batches
+                        );
+                        for line in text.lines() {
+                            tests += &format!("  {line}\n");
+                        }
+                    }
+                }
+            }
         }
     }
+    if !tests.is_empty() {
+        s += "\nIteration-wise tests at the last checkpoint (training set):\n";
+        s += &tests;
+    }
     s
+}
+
+/// The training-set reports of a checkpoint with their row suffixes: fixed, then random.
+fn sets(c: &Checkpoint) -> [(&'static str, Option<&NoiseReport>); 2] {
+    [
+        ("", c.noise_train.as_ref()),
+        (" [random]", c.noise_random.as_ref()),
+    ]
 }
 
 fn csv(runs: &[RunReport]) -> String {
@@ -107,7 +140,11 @@ fn csv(runs: &[RunReport]) -> String {
     );
     for (i, r) in runs.iter().enumerate() {
         for c in &r.checkpoints {
-            for (set, n) in [("train", &c.noise_train), ("test", &c.noise_test)] {
+            for (set, n) in [
+                ("train", &c.noise_train),
+                ("test", &c.noise_test),
+                ("random", &c.noise_random),
+            ] {
                 if let Some(n) = n {
                     let o = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
                     s += &format!(
@@ -148,8 +185,16 @@ pub(super) fn run(a: TrainArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.config.display()))?;
     // Every run's network must fit the data before the first one trains.
     for r in &cfg.runs {
-        Model::build(&r.model, &train, r.seed)
+        let net = Model::build(&r.model, &train, r.seed)
             .map_err(|e| anyhow::anyhow!("{}: model ({}): {e}", a.config.display(), r.label))?;
+        anyhow::ensure!(
+            !r.tests.coordinates_given || r.tests.coordinates <= net.n_params(),
+            "{}: noise.coordinates: {} is more than the {} parameters of the network ({})",
+            a.config.display(),
+            r.tests.coordinates,
+            net.n_params(),
+            r.label
+        );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))

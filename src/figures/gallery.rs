@@ -185,6 +185,11 @@ pub(super) fn base_run(
         noise_batch_size: batch,
         subsample: 200_000,
         on_test: false,
+        // The gallery's figures use the paper's estimators only.
+        tests: crate::trainer::noise::NoiseTests {
+            coordinates: 0,
+            ..Default::default()
+        },
     }
 }
 

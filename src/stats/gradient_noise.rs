@@ -48,6 +48,8 @@ use rand::distr::Distribution;
 use rand_distr::StandardNormal;
 use rayon::prelude::*;
 
+use super::coordinates::{Check, CoordinateReport, CoordinateSample};
+use super::spectrum::{Spectrum, SpectrumMeter};
 use super::tail_index::largest_divisor_below_sqrt;
 use super::{HillK, hill, mcculloch};
 use crate::rng;
@@ -276,6 +278,40 @@ pub struct NoiseReport {
     pub per_parameter: Option<PerParameter>,
     /// ‖Uₚ‖₂ for each minibatch.
     pub noise_norms: Vec<f64>,
+    /// How the minibatches were drawn.
+    pub sampling: Sampling,
+    /// Iteration-wise tests on a subsample of coordinates (Gaussianity, per-coordinate α, power
+    /// law) and their dimension-wise counterparts ([`crate::stats::coordinates`]).
+    #[serde(flatten)]
+    pub tests: CoordinateReport,
+    /// The leading eigenvalues of the noise covariance ([`crate::stats::spectrum`]); absent when
+    /// not asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spectrum: Option<Check<Spectrum>>,
+}
+
+/// How the rows of a measurement were drawn.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampling {
+    /// The paper's: the P = ⌊n/b⌋ fixed contiguous minibatches of the data in its order.
+    Fixed,
+    /// K minibatches of b examples drawn with replacement, from a stream of (seed, checkpoint).
+    Random,
+    /// A matrix of minibatch gradients given by the user.
+    #[default]
+    Given,
+}
+
+impl Sampling {
+    /// The name used in files and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Sampling::Fixed => "fixed",
+            Sampling::Random => "random",
+            Sampling::Given => "given",
+        }
+    }
 }
 
 /// Errors of the noise meter: misuse of the two-pass protocol or a matrix that cannot be measured.
@@ -332,7 +368,25 @@ pub struct MeterOptions {
     pub seed: u64,
     /// Minibatch size, reported only.
     pub batch_size: usize,
+    /// How the rows were drawn, reported only.
+    pub sampling: Sampling,
+    /// Coordinates for the iteration-wise tests (0: none).
+    pub coordinates: usize,
+    /// Bootstrap replicates of each power-law test.
+    pub bootstrap: usize,
+    /// Leading covariance eigenvalues to compute (0: none).
+    pub spectrum: usize,
+    /// Subspace-iteration passes for them (the first runs with pass 2; each further one is a
+    /// stream of the rows through [`NoiseMeter::add_spectrum`]).
+    pub spectrum_passes: usize,
 }
+
+/// Default number of coordinates of the iteration-wise tests.
+pub const DEFAULT_COORDINATES: usize = 2000;
+/// Default bootstrap replicates of a power-law test.
+pub const DEFAULT_BOOTSTRAP: usize = 100;
+/// Default subspace-iteration passes of the spectrum.
+pub const DEFAULT_SPECTRUM_PASSES: usize = 4;
 
 impl Default for MeterOptions {
     fn default() -> Self {
@@ -341,6 +395,11 @@ impl Default for MeterOptions {
             subsample: 1_000_000,
             seed: 0,
             batch_size: 0,
+            sampling: Sampling::Given,
+            coordinates: DEFAULT_COORDINATES,
+            bootstrap: DEFAULT_BOOTSTRAP,
+            spectrum: 0,
+            spectrum_passes: DEFAULT_SPECTRUM_PASSES,
         }
     }
 }
@@ -382,6 +441,10 @@ pub struct NoiseMeter {
     log_u: Vec<f64>,
     su: Vec<f64>,
     log_su: Vec<f64>,
+    // Iteration-wise tests and the covariance spectrum.
+    coords: Option<CoordinateSample>,
+    spectrum: Option<SpectrumMeter>,
+    spectrum_rows: usize,
 }
 
 impl NoiseMeter {
@@ -453,8 +516,18 @@ impl NoiseMeter {
             log_u: Vec::new(),
             su: Vec::new(),
             log_su: Vec::new(),
+            coords: None,
+            spectrum: None,
+            spectrum_rows: 0,
             opts,
         };
+        if meter.opts.coordinates > 0 {
+            meter.coords = Some(CoordinateSample::choose(
+                &meter.ranges,
+                meter.opts.coordinates,
+                meter.opts.seed,
+            ));
+        }
         if let Some(p) = batches {
             meter.set_batches(p);
         }
@@ -540,6 +613,9 @@ impl NoiseMeter {
                     prev[j] = v;
                 }
             });
+        if let Some(c) = self.coords.as_mut() {
+            c.push_row(g);
+        }
         self.rows_mean += 1;
         if self.p_known && self.rows_mean == self.p {
             self.start_pass_two();
@@ -574,6 +650,14 @@ impl NoiseMeter {
             .iter()
             .map(|r| BlockStream::new(self.p * r.len()))
             .collect();
+        if self.opts.spectrum > 0 {
+            self.spectrum = Some(SpectrumMeter::new(
+                self.m,
+                self.opts.spectrum,
+                self.opts.spectrum_passes,
+                self.opts.seed,
+            ));
+        }
         // Pass-1 buffers are no longer needed.
         self.sum = Vec::new();
         self.prev = Vec::new();
@@ -678,6 +762,48 @@ impl NoiseMeter {
         }
         self.norms.push(sq.sqrt());
         self.rows += 1;
+        if let Some(sp) = self.spectrum.as_mut() {
+            sp.add(&self.u);
+            if self.rows == self.p {
+                sp.end_pass();
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams of the rows still needed by the covariance spectrum after pass 2 (0 when none was
+    /// asked for, or when it is complete).
+    pub fn spectrum_passes_left(&self) -> usize {
+        self.spectrum.as_ref().map_or(0, SpectrumMeter::passes_left)
+    }
+
+    /// Pass 3 and later: the same minibatch gradients again, in the same order, once per
+    /// remaining spectrum pass ([`Self::spectrum_passes_left`]).
+    pub fn add_spectrum<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+        if !self.p_known || self.rows < self.p || self.spectrum_passes_left() == 0 {
+            return Err(NoiseError::Protocol(
+                "add_spectrum called before pass 2 ended or after the spectrum was complete",
+            ));
+        }
+        self.check_row(self.spectrum_rows, g)?;
+        let gbar = &self.gbar;
+        self.u
+            .par_chunks_mut(TILE)
+            .zip(g.par_chunks(TILE))
+            .enumerate()
+            .for_each(|(t, (u, g))| {
+                for i in 0..u.len() {
+                    u[i] = g[i].into() - gbar[t * TILE + i];
+                }
+            });
+        self.spectrum_rows += 1;
+        if let Some(sp) = self.spectrum.as_mut() {
+            sp.add(&self.u);
+            if self.spectrum_rows == self.p {
+                sp.end_pass();
+                self.spectrum_rows = 0;
+            }
+        }
         Ok(())
     }
 
@@ -686,6 +812,11 @@ impl NoiseMeter {
         if !self.p_known || self.rows < self.p {
             return Err(NoiseError::Protocol(
                 "result asked before add saw every minibatch",
+            ));
+        }
+        if self.spectrum_passes_left() > 0 {
+            return Err(NoiseError::Protocol(
+                "result asked before add_spectrum streamed every spectrum pass",
             ));
         }
         let (p, m) = (self.p, self.m);
@@ -754,6 +885,14 @@ impl NoiseMeter {
             .ok()
             .map(|h| h.alpha);
         let mc = mcculloch::fit(&self.subsample).ok().map(|e| e.alpha);
+        let tests = match &self.coords {
+            Some(c) => c.analyze(&self.subsample, self.opts.bootstrap, self.opts.seed),
+            None => CoordinateReport::skipped("not asked for (coordinates = 0)"),
+        };
+        let spectrum = self.spectrum.as_ref().map(|s| {
+            s.result()
+                .map_or_else(|| Check::skipped("incomplete"), Check::Done)
+        });
         Ok(NoiseReport {
             batches: p,
             batch_size: self.opts.batch_size,
@@ -779,6 +918,9 @@ impl NoiseMeter {
                 .collect(),
             per_parameter,
             noise_norms: self.norms,
+            sampling: self.opts.sampling,
+            tests,
+            spectrum,
         })
     }
 }
@@ -807,6 +949,11 @@ pub fn analyze_matrix<T: Copy + Into<f64> + Sync>(
     }
     for row in values.chunks_exact(params) {
         meter.add(row)?;
+    }
+    while meter.spectrum_passes_left() > 0 {
+        for row in values.chunks_exact(params) {
+            meter.add_spectrum(row)?;
+        }
     }
     meter.result()
 }
@@ -931,7 +1078,8 @@ mod tests {
             layers: vec![4000, 5000],
             subsample: 50_000,
             seed: 4,
-            batch_size: 0,
+            spectrum: 4,
+            ..MeterOptions::default()
         };
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()
@@ -960,7 +1108,7 @@ mod tests {
             layers: vec![300, 400],
             subsample: 5000,
             seed: 2,
-            batch_size: 0,
+            ..MeterOptions::default()
         };
         let mut sized = NoiseMeter::new(p, m, opts()).unwrap();
         let mut open = NoiseMeter::open(m, opts()).unwrap();

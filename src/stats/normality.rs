@@ -110,7 +110,11 @@ pub fn anderson_darling(xs: &[f64]) -> Result<AndersonDarling, StatsError> {
 
 /// The p-value of the modified statistic A*² (D'Agostino & Stephens 1986, Table 4.9).
 pub fn ad_p_value(a: f64) -> f64 {
-    let p = if a >= 0.6 {
+    // The upper-tail formula has its minimum at A*² = 5.709/0.0372 ≈ 153.5 (p ≈ 10⁻¹⁵⁵ there) and
+    // grows again beyond it, outside the range it was fitted on; p is 0 to double precision there.
+    let p = if a >= 153.0 {
+        0.0
+    } else if a >= 0.6 {
         (1.2937 - 5.709 * a + 0.0186 * a * a).exp()
     } else if a >= 0.34 {
         (0.9177 - 4.279 * a - 1.38 * a * a).exp()
@@ -165,6 +169,10 @@ mod tests {
             r.statistic
         );
         assert!(r.p_value < 0.01);
+        // Far beyond the fitted range (a Cauchy sample of 10⁵ gives A² in the thousands): p → 0.
+        assert_eq!(ad_p_value(8000.0), 0.0);
+        assert!(ad_p_value(20.0) < 1e-40 && ad_p_value(20.0) > 0.0);
+        assert!(ad_p_value(0.1) > 0.9 && ad_p_value(0.1) <= 1.0);
     }
 
     #[test]

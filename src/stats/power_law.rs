@@ -117,10 +117,11 @@ fn tail_sizes(n: usize) -> Vec<usize> {
 /// Fit on sorted positive values (ascending).
 fn fit_sorted(v: &[f64]) -> Option<PowerLawFit> {
     let n = v.len();
+    let logs: Vec<f64> = v.iter().map(|x| x.ln()).collect();
     // suffix[i] = Σ_{j ≥ i} ln v_j.
     let mut suffix = vec![0.0; n + 1];
     for i in (0..n).rev() {
-        suffix[i] = suffix[i + 1] + v[i].ln();
+        suffix[i] = suffix[i + 1] + logs[i];
     }
     let mut best: Option<PowerLawFit> = None;
     for nt in tail_sizes(n) {
@@ -134,9 +135,10 @@ fn fit_sorted(v: &[f64]) -> Option<PowerLawFit> {
             continue;
         }
         let gamma = 1.0 + nt as f64 / sum;
+        let ln_min = logs[i];
         let mut d: f64 = 0.0;
-        for (k, &x) in v[i..].iter().enumerate() {
-            let model = 1.0 - (x / x_min).powf(1.0 - gamma);
+        for (k, &lx) in logs[i..].iter().enumerate() {
+            let model = 1.0 - ((1.0 - gamma) * (lx - ln_min)).exp();
             let (lo, hi) = (k as f64 / nt as f64, (k + 1) as f64 / nt as f64);
             d = d.max((model - lo).abs()).max((hi - model).abs());
         }

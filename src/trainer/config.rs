@@ -9,7 +9,7 @@ use super::TrainError;
 use super::data::{self, Dataset};
 use super::mlp::{Loss, Workspace};
 use super::model::{Model, ModelSpec};
-use super::noise::{self, NoiseReport};
+use super::noise::{self, NoiseReport, NoiseTests, SamplingPlan};
 use crate::config::{ConfigError, locate};
 use crate::rng;
 
@@ -125,6 +125,12 @@ impl Default for RawNoiseOpts {
             batch_size: None,
             subsample: None,
             on_test: true,
+            sampling: SamplingPlan::Fixed,
+            minibatches: None,
+            coordinates: None,
+            bootstrap: None,
+            spectrum: None,
+            spectrum_passes: None,
         }
     }
 }
@@ -146,6 +152,13 @@ struct RawNoiseOpts {
     subsample: Option<i64>,
     #[serde(default = "yes")]
     on_test: bool,
+    #[serde(default)]
+    sampling: SamplingPlan,
+    minibatches: Option<i64>,
+    coordinates: Option<i64>,
+    bootstrap: Option<i64>,
+    spectrum: Option<i64>,
+    spectrum_passes: Option<i64>,
 }
 
 /// One validated training run (one point of the sweep).
@@ -179,6 +192,8 @@ pub struct TrainRun {
     pub subsample: usize,
     /// Also measure on the test set.
     pub on_test: bool,
+    /// Sampling plan and the tests beyond the paper's estimate.
+    pub tests: NoiseTests,
 }
 
 /// A validated configuration.
@@ -418,6 +433,7 @@ fn train_run(
         r.noise.batch_size.unwrap_or(r.train.batch_size),
     )?;
     let subsample = pos("noise.subsample", r.noise.subsample.unwrap_or(1_000_000))?;
+    let tests = noise_tests(&r.noise, &pos, &bad)?;
     if !(r.train.learning_rate > 0.0 && r.train.learning_rate.is_finite()) {
         return Err(bad(
             "train.learning_rate",
@@ -467,6 +483,54 @@ fn train_run(
         noise_batch_size,
         subsample,
         on_test: r.noise.on_test,
+        tests,
+    })
+}
+
+/// The `[noise]` keys of the tests beyond the paper's estimate.
+fn noise_tests(
+    n: &RawNoiseOpts,
+    pos: &dyn Fn(&str, i64) -> Result<usize, ConfigError>,
+    bad: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<NoiseTests, ConfigError> {
+    let d = NoiseTests::default();
+    let count = |field: &str, v: Option<i64>, default: usize| -> Result<usize, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(v) if v >= 0 => Ok(v as usize),
+            Some(v) => Err(bad(field, format!("must be >= 0, got {v}"))),
+        }
+    };
+    let coordinates = count("noise.coordinates", n.coordinates, d.coordinates)?;
+    let minibatches = pos(
+        "noise.minibatches",
+        n.minibatches.unwrap_or(d.minibatches as i64),
+    )?;
+    // Every per-coordinate test must be able to run on K random minibatches.
+    let need = if coordinates > 0 {
+        crate::stats::power_law::MIN_SAMPLES
+    } else {
+        2
+    };
+    if n.sampling.random() && minibatches < need {
+        return Err(bad(
+            "noise.minibatches",
+            format!(
+                "must be >= {need} (the power-law test's minimum with coordinates > 0), got {minibatches}"
+            ),
+        ));
+    }
+    Ok(NoiseTests {
+        sampling: n.sampling,
+        minibatches,
+        coordinates,
+        coordinates_given: n.coordinates.is_some(),
+        bootstrap: count("noise.bootstrap", n.bootstrap, d.bootstrap)?,
+        spectrum: count("noise.spectrum", n.spectrum, d.spectrum)?,
+        spectrum_passes: pos(
+            "noise.spectrum_passes",
+            n.spectrum_passes.unwrap_or(d.spectrum_passes as i64),
+        )?,
     })
 }
 
@@ -588,6 +652,10 @@ pub struct Checkpoint {
     pub noise_train: Option<NoiseReport>,
     /// Noise measured on the test set.
     pub noise_test: Option<NoiseReport>,
+    /// Noise measured on K random minibatches of the training set (`noise.sampling = "random"`
+    /// or `"both"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub noise_random: Option<NoiseReport>,
 }
 
 /// A finished run.
@@ -637,6 +705,7 @@ pub fn train(
         let (train_loss, train_accuracy) = net.evaluate(&train.x, &train.y, run.loss);
         let (test_loss, test_accuracy) = net.evaluate(&test.x, &test.y, run.loss);
         let nb = run.noise_batch_size;
+        let tests = &run.tests;
         Checkpoint {
             iteration: it,
             learning_rate: lr,
@@ -644,28 +713,52 @@ pub fn train(
             train_accuracy,
             test_loss,
             test_accuracy,
-            noise_train: noise::measure(
-                net,
-                &train.x,
-                &train.y,
-                nb,
-                run.loss,
-                run.subsample,
-                run.seed ^ it as u64,
-            ),
-            noise_test: if run.on_test {
-                noise::measure(
-                    net,
-                    &test.x,
-                    &test.y,
-                    nb,
-                    run.loss,
-                    run.subsample,
-                    run.seed ^ it as u64 ^ 0x7E57,
-                )
-            } else {
-                None
-            },
+            noise_train: tests
+                .sampling
+                .fixed()
+                .then(|| {
+                    noise::measure_fixed(
+                        net,
+                        &train.x,
+                        &train.y,
+                        nb,
+                        run.loss,
+                        run.subsample,
+                        run.seed ^ it as u64,
+                        tests,
+                    )
+                })
+                .flatten(),
+            noise_test: (run.on_test && tests.sampling.fixed())
+                .then(|| {
+                    noise::measure_fixed(
+                        net,
+                        &test.x,
+                        &test.y,
+                        nb,
+                        run.loss,
+                        run.subsample,
+                        run.seed ^ it as u64 ^ 0x7E57,
+                        tests,
+                    )
+                })
+                .flatten(),
+            noise_random: tests
+                .sampling
+                .random()
+                .then(|| {
+                    noise::measure_random(
+                        net,
+                        &train.x,
+                        &train.y,
+                        nb,
+                        run.loss,
+                        run.subsample,
+                        rng::mix64(run.seed ^ rng::mix64(it as u64)),
+                        tests,
+                    )
+                })
+                .flatten(),
         }
     };
     for it in 0..run.iterations {
