@@ -201,7 +201,8 @@ fn row<'py>(g: &Bound<'py, PyAny>) -> PyResult<Row<'py>> {
     Ok(Row::F64(arr.extract()?))
 }
 
-/// NoiseMeter(dim, layers=None, subsample=1_000_000, seed=0, batch_size=0)
+/// NoiseMeter(dim, layers=None, subsample=1_000_000, seed=0, batch_size=0, coordinates=None,
+///            bootstrap=100, spectrum=0, spectrum_passes=4)
 ///
 /// The paper's gradient-noise measurement streamed in two passes over the same P minibatch
 /// gradients, in memory O(dim): `add_mean(g)` for every flattened gradient g (pass 1), then
@@ -209,6 +210,11 @@ fn row<'py>(g: &Bound<'py, PyAny>) -> PyResult<Row<'py>> {
 /// as a `noise_train` entry of `levylab train`. `layers` gives the layer sizes (summing to dim) for
 /// per-layer estimates. Gradients may be float32 or float64 numpy arrays of any shape (flattened
 /// row-major) or anything numpy can convert.
+///
+/// `coordinates` columns (default min(2000, dim)) get the iteration-wise tests (Anderson–Darling,
+/// a per-coordinate α, power-law tests; 0: none). With `spectrum = k > 0` the report also has the top k eigenvalues of
+/// the noise covariance: while `spectrum_passes_left` is positive, feed every gradient again in the
+/// same order with `add_spectrum(g)`.
 #[pyclass(name = "NoiseMeter", module = "levylab")]
 struct PyNoiseMeter {
     meter: Option<levylab::stats::gradient_noise::NoiseMeter>,
@@ -217,19 +223,40 @@ struct PyNoiseMeter {
 #[pymethods]
 impl PyNoiseMeter {
     #[new]
-    #[pyo3(signature = (dim, layers=None, subsample=1_000_000, seed=0, batch_size=0))]
+    #[pyo3(signature = (dim, layers=None, subsample=1_000_000, seed=0, batch_size=0,
+                        coordinates=None, bootstrap=100, spectrum=0, spectrum_passes=4))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         dim: usize,
         layers: Option<Vec<usize>>,
         subsample: usize,
         seed: u64,
         batch_size: usize,
+        coordinates: Option<usize>,
+        bootstrap: usize,
+        spectrum: usize,
+        spectrum_passes: usize,
     ) -> PyResult<Self> {
+        let default = levylab::stats::gradient_noise::DEFAULT_COORDINATES.min(dim);
+        let coordinates = coordinates.unwrap_or(default);
+        if coordinates > dim {
+            return Err(value_error(format!(
+                "coordinates = {coordinates} is more than dim = {dim}"
+            )));
+        }
+        if spectrum_passes == 0 {
+            return Err(value_error("spectrum_passes must be >= 1, got 0"));
+        }
         let opts = levylab::stats::gradient_noise::MeterOptions {
             layers: layers.unwrap_or_default(),
             subsample,
             seed,
             batch_size,
+            sampling: levylab::stats::gradient_noise::Sampling::Given,
+            coordinates,
+            bootstrap,
+            spectrum,
+            spectrum_passes,
         };
         let meter =
             levylab::stats::gradient_noise::NoiseMeter::open(dim, opts).map_err(value_error)?;
@@ -244,6 +271,18 @@ impl PyNoiseMeter {
     /// Pass 2: the same minibatch gradient again, in the same order.
     fn add(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>) -> PyResult<()> {
         self.feed(py, g, Pass::Noise)
+    }
+
+    /// Pass 3 and later (only with `spectrum > 0`): the same gradient again, in the same order,
+    /// once per remaining spectrum pass.
+    fn add_spectrum(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.feed(py, g, Pass::Spectrum)
+    }
+
+    /// Spectrum passes still to feed with `add_spectrum` (0 when none was asked for).
+    #[getter]
+    fn spectrum_passes_left(&self) -> PyResult<usize> {
+        Ok(self.meter.as_ref().map_or(0, |m| m.spectrum_passes_left()))
     }
 
     /// The report (once both passes saw every minibatch); the meter is used up.
@@ -265,6 +304,7 @@ impl PyNoiseMeter {
 enum Pass {
     Mean,
     Noise,
+    Spectrum,
 }
 
 impl PyNoiseMeter {
@@ -280,6 +320,7 @@ impl PyNoiseMeter {
             match pass {
                 Pass::Mean => m.add_mean(x),
                 Pass::Noise => m.add(x),
+                Pass::Spectrum => m.add_spectrum(x),
             }
         }
         let meter = self.meter_mut()?;

@@ -104,6 +104,35 @@ def test_noise_meter_equals_the_formula_on_the_explicit_matrix(dtype):
         meter.result()
 
 
+def test_noise_meter_tests_and_spectrum():
+    # K = 300 rows of M = 400 with a planted covariance: the spectrum from the extra passes equals
+    # numpy's eigenvalues of the sample covariance; the iteration-wise tests are in the report.
+    rng = np.random.default_rng(5)
+    k, m = 300, 400
+    basis = rng.standard_normal((8, m))
+    g = (rng.standard_normal((k, 8)) * np.arange(1, 9) ** -0.75) @ basis
+    meter = levylab.NoiseMeter(m, coordinates=100, spectrum=5, spectrum_passes=6)
+    for row in g:
+        meter.add_mean(row)
+    for row in g:
+        meter.add(row)
+    assert meter.spectrum_passes_left == 5
+    while meter.spectrum_passes_left > 0:
+        for row in g:
+            meter.add_spectrum(row)
+    r = meter.result()
+    noise = g - g.mean(axis=0)
+    exact = np.sort(np.linalg.eigvalsh(noise.T @ noise / (k - 1)))[::-1][:5]
+    got = np.array(r["spectrum"]["eigenvalues"])
+    assert np.allclose(got, exact, rtol=1e-6), (got, exact)
+    assert r["gaussianity"]["test"] == "anderson-darling"
+    assert r["gaussianity"]["coordinates"] == 100
+    assert r["per_coordinate_alpha"]["estimator"] == "cf-regression"
+    assert "p_value" in r["power_law"]
+    with pytest.raises(ValueError, match="more than dim"):
+        levylab.NoiseMeter(10, coordinates=11)
+
+
 def test_bad_input_raises_value_error():
     with pytest.raises(ValueError, match="alpha must be in"):
         levylab.sample(2.5)
