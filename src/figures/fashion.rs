@@ -8,7 +8,7 @@
 //! Runs are shared between figures: the AlexNet with 32 channels and cross-entropy, checkpointed
 //! along training, gives the α-against-iterations figure, its channel point, and the noise norms.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,11 +25,15 @@ use crate::trainer::model::ModelSpec;
 use crate::trainer::noise::NoiseReport;
 
 /// The figures, in the order they are drawn.
-pub const NAMES: [&str; 4] = [
+pub const NAMES: [&str; 8] = [
     "alpha-channels",
     "alpha-iterations",
     "noise-norms",
     "alpha-width-depth",
+    "noise-gaussianity",
+    "noise-alpha-per-layer",
+    "noise-power-law",
+    "noise-spectrum",
 ];
 
 /// Where Debian's `dataset-fashion-mnist` package puts the IDX files.
@@ -64,11 +68,13 @@ pub fn load(dir: &Path, quick: bool) -> anyhow::Result<(Dataset, Dataset)> {
 }
 
 /// The training runs behind the figures, computed once.
-struct Lab {
-    c: Ctx,
-    tr: Dataset,
-    te: Dataset,
+pub(super) struct Lab {
+    pub(super) c: Ctx,
+    pub(super) tr: Dataset,
+    pub(super) te: Dataset,
     runs: RefCell<BTreeMap<String, RunReport>>,
+    /// The measurements of the noise-test figures ([`super::fashion_noise`]).
+    pub(super) noise: OnceCell<super::fashion_noise::NoiseStudy>,
 }
 
 impl Lab {
@@ -78,8 +84,13 @@ impl Lab {
     }
 
     /// Iterations of the FC runs: 5000 steps ≈ 8 epochs (quick: 200).
-    fn fc_iterations(&self) -> usize {
+    pub(super) fn fc_iterations(&self) -> usize {
         self.c.q(200, 5000)
+    }
+
+    /// Records a run trained elsewhere, for runs.json.
+    pub(super) fn keep(&self, r: RunReport) {
+        self.runs.borrow_mut().insert(r.label.clone(), r);
     }
 
     /// The run `r`, trained on first use.
@@ -396,12 +407,18 @@ pub fn draw(
         tr,
         te,
         runs: RefCell::new(BTreeMap::new()),
+        noise: OnceCell::new(),
     };
-    let figures: [(&str, DrawWith<Lab>); 4] = [
+    use super::fashion_noise as nt;
+    let figures: [(&str, DrawWith<Lab>); 8] = [
         (NAMES[0], fig_channels),
         (NAMES[1], fig_iterations),
         (NAMES[2], fig_noise_norms),
         (NAMES[3], fig_width_depth),
+        (NAMES[4], nt::fig_gaussianity),
+        (NAMES[5], nt::fig_alpha_per_layer),
+        (NAMES[6], nt::fig_power_law),
+        (NAMES[7], nt::fig_spectrum),
     ];
     draw_each(&figures, &lab, only, done)?;
     // Every training run behind the figures, in full (checkpoints, noise reports, wall times).

@@ -1034,10 +1034,10 @@ pub fn draw(
 
 /// Refuses an `--only` that is not one of `names` (`note` is added to the message).
 pub(super) fn check_only(names: &[&str], only: Option<&str>, note: &str) -> anyhow::Result<()> {
-    if let Some(o) = only {
+    for o in only.into_iter().flat_map(|o| o.split(',')) {
         anyhow::ensure!(
             names.contains(&o),
-            "--only must be one of {}{note}, got {o:?}",
+            "--only must be one of {}{note} (or several, comma-separated), got {o:?}",
             names.join(", ")
         );
     }
@@ -1055,7 +1055,7 @@ pub(super) fn draw_each<T>(
     done: &mut dyn FnMut(&str, f64),
 ) -> anyhow::Result<()> {
     for &(name, draw) in figures {
-        if only.is_none_or(|o| o == name) {
+        if only.is_none_or(|o| o.split(',').any(|o| o == name)) {
             let t0 = std::time::Instant::now();
             draw(ctx).with_context(|| format!("figure {name}"))?;
             done(name, t0.elapsed().as_secs_f64());

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 pub mod fashion;
+mod fashion_noise;
 pub mod gallery;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};

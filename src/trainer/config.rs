@@ -690,8 +690,18 @@ pub fn train(
     run: &TrainRun,
     train: &Dataset,
     test: &Dataset,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<RunReport, TrainError> {
+    train_model(run, train, test, progress).map(|(report, _)| report)
+}
+
+/// [`train`], also returning the trained network (for measurements beyond the checkpoints').
+pub fn train_model(
+    run: &TrainRun,
+    train: &Dataset,
+    test: &Dataset,
+    mut progress: impl FnMut(usize),
+) -> Result<(RunReport, Model), TrainError> {
     let t0 = std::time::Instant::now();
     let mut net = Model::build(&run.model, train, run.seed)?;
     let mut ws = Workspace::default();
@@ -786,7 +796,7 @@ pub fn train(
             checkpoints.push(measure(&net, it + 1, lr));
         }
     }
-    Ok(RunReport {
+    let report = RunReport {
         label: run.label.clone(),
         params: run.params.iter().cloned().collect(),
         model: run.model,
@@ -797,7 +807,8 @@ pub fn train(
         seed: run.seed,
         checkpoints,
         wall_seconds: t0.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((report, net))
 }
 
 /// The examples of one SGD step.
