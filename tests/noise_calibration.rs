@@ -181,6 +181,55 @@ fn noise_command_reads_a_gradient_matrix() {
     assert_eq!(v["gaussian_null"].as_f64(), want.gaussian_null);
     assert_eq!(v["per_layer"].as_array().unwrap().len(), 2);
     assert_eq!(v["per_layer"][1]["params"], 500);
+    // The iteration-wise tests and the spectrum (the command computes 20 eigenvalues by default):
+    // the same numbers as the library with those options.
+    let want = analyze_matrix(
+        &x,
+        p,
+        MeterOptions {
+            layers: vec![1500, 500],
+            spectrum: 20,
+            ..MeterOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        v["gaussianity"]["rejected_fraction"].as_f64(),
+        want.tests.gaussianity.done().map(|g| g.rejected_fraction)
+    );
+    assert_eq!(
+        v["spectrum"]["eigenvalues"][0].as_f64(),
+        want.spectrum
+            .as_ref()
+            .and_then(|s| s.done())
+            .map(|s| s.eigenvalues[0])
+    );
+    assert_eq!(v["power_law"]["iteration_wise"]["coordinates"], 250);
+    let text = Command::new(env!("CARGO_BIN_EXE_levylab"))
+        .args(["noise", path.to_str().unwrap(), "--spectrum", "0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Gaussianity (anderson-darling, 2000 coordinates x K = 100)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("power law, iteration-wise (250 coordinates)"),
+        "{text}"
+    );
+    assert!(!text.contains("covariance spectrum"), "{text}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_levylab"))
+        .args(["noise", path.to_str().unwrap(), "--coordinates", "2001"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("grads.npy: --coordinates 2001 is more than the matrix's M = 2000 columns"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     // Layers that do not add up, and a 1-D array, are refused with the file named.
     let bad = Command::new(env!("CARGO_BIN_EXE_levylab"))
         .args(["noise", path.to_str().unwrap(), "--layers", "7"])

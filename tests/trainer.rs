@@ -248,6 +248,54 @@ fn idx_data_trains_end_to_end() {
 }
 
 #[test]
+fn random_minibatch_measurement_is_reproducible_and_thread_independent() {
+    // K = 60 random minibatches of 32 with replacement, the iteration-wise tests and a spectrum:
+    // the same report on 1 and 2 threads, another one for another key; the minibatches differ
+    // from the fixed ones (so do the estimates).
+    use levylab::trainer::noise::{NoiseTests, SamplingPlan, measure_random};
+    let (tr, _) = digits_split();
+    let net = Model::Fc(Mlp::new(&[64, 32, 10], false, 1));
+    let tests = NoiseTests {
+        sampling: SamplingPlan::Random,
+        minibatches: 60,
+        coordinates: 300,
+        bootstrap: 20,
+        spectrum: 5,
+        ..NoiseTests::default()
+    };
+    let on = |threads: usize, key: u64| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                measure_random(
+                    &net,
+                    &tr.x,
+                    &tr.y,
+                    32,
+                    Loss::CrossEntropy,
+                    10_000,
+                    key,
+                    &tests,
+                )
+                .unwrap()
+            })
+    };
+    let (a, b) = (on(1, 7), on(2, 7));
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    assert_eq!(a.batches, 60);
+    assert!(a.tests.gaussianity.done().is_some());
+    assert!(a.spectrum.as_ref().and_then(|s| s.done()).is_some());
+    assert_ne!(format!("{a:?}"), format!("{:?}", on(2, 8)));
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["sampling"], "random");
+    assert_eq!(json["gaussianity"]["test"], "anderson-darling");
+    assert!(json["power_law"]["p_value"].is_number());
+    assert!(json["per_coordinate_alpha"]["quantiles"]["q50"].is_number());
+}
+
+#[test]
 fn bad_training_configs_and_hand_offs_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
@@ -296,6 +344,22 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
                 "kind = \"alexnet\"\nchannels = 4\n",
             ),
             "t.toml: model (base): alexnet on 8×8×1 images: layer 6 (max-pool 3×3/2): the window does not fit the input 2×2×4 (it needs at least 28×28)",
+        ),
+        (
+            format!("{CONFIG}[noise]\nsampling = \"random\"\nminibatches = 10\n"),
+            "t.toml:14:1: noise.minibatches must be >= 50 (the power-law test's minimum with coordinates > 0), got 10",
+        ),
+        (
+            format!("{CONFIG}[noise]\nsampling = \"sometimes\"\n"),
+            "t.toml:13:1: noise.sampling expected one of `fixed`, `random`, `both`, got \"sometimes\"",
+        ),
+        (
+            format!("{CONFIG}[noise]\ncoordinates = 100000\n"),
+            "t.toml: noise.coordinates: 100000 is more than the 8832 parameters of the network (base)",
+        ),
+        (
+            format!("{CONFIG}[noise]\ncoordinates = -1\n"),
+            "t.toml:13:1: noise.coordinates must be >= 0, got -1",
         ),
         (
             format!("{CONFIG}[sweep]\n\"model.hight\" = [1, 2]\n"),

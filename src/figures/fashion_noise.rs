@@ -17,11 +17,11 @@ use anyhow::Context;
 use super::fashion::Lab;
 use super::gallery::{axis, base_run, panel};
 use super::{Panel, Trace, steps};
+use crate::rng;
 use crate::stats::coordinates::Check;
 use crate::trainer::config::{RunReport, train_model};
 use crate::trainer::mlp::Loss;
 use crate::trainer::noise::{NoiseReport, NoiseTests, SamplingPlan, measure_random};
-use crate::rng;
 
 /// Noise batch sizes of the b sweep.
 const BATCHES: [usize; 5] = [32, 64, 128, 256, 512];
