@@ -41,8 +41,11 @@ pub const LEVEL: f64 = 0.05;
 pub const POWER_LAW_THRESHOLD: f64 = 0.1;
 /// Fewest minibatches for a per-coordinate α.
 pub const ALPHA_MIN_SAMPLES: usize = 20;
-/// Largest pooled sample for the dimension-wise tests (thinned evenly beyond it).
+/// Largest pooled sample for the dimension-wise Anderson–Darling test (thinned evenly beyond it).
 pub const DIMENSION_WISE_MAX: usize = 50_000;
+/// Largest pooled sample for the dimension-wise power-law test (each bootstrap replicate sorts and
+/// refits a sample of this size).
+pub const DIMENSION_WISE_POWER_LAW_MAX: usize = 20_000;
 /// Coordinates of the iteration-wise power-law tests: every ⌈S/250⌉-th chosen coordinate (each
 /// needs `bootstrap` refits; 250 give a share to ±3.2 % or better).
 pub const POWER_LAW_COORDINATES: usize = 250;
@@ -461,7 +464,8 @@ impl CoordinateSample {
         bootstrap: usize,
         seed: u64,
     ) -> Check<PowerLawReport> {
-        let dimension_wise = match power_law::test(pooled, bootstrap, seed) {
+        let pooled = thin(pooled, DIMENSION_WISE_POWER_LAW_MAX);
+        let dimension_wise = match power_law::test(&pooled, bootstrap, seed) {
             Ok(t) => Check::Done(t),
             Err(e) => Check::skipped(format!("pooled sample: {e}")),
         };
