@@ -18,7 +18,10 @@
 //! * [`sde`] — schemes (Euler, drift-implicit, tamed, Strang splitting), exit events, the lane kernel
 //!   and the deterministic parallel runner; exits from a ball in ℝᵈ.
 //! * [`stats`] — exit-time statistics under censoring; tail-index estimators (the paper's block-sum,
-//!   Hill, McCulloch) with bootstrap intervals.
+//!   Hill, McCulloch) with bootstrap intervals; the streamed gradient-noise report with its
+//!   iteration-wise tests (Anderson–Darling with Benjamini–Hochberg, per-coordinate α by
+//!   characteristic-function regression, Clauset–Shalizi–Newman power laws) and the covariance
+//!   spectrum by subspace iteration.
 //! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor, the
 //!   multi-well Markov chain: pure functions.
 //! * [`config`] — the reader below scenario and training files: one-line errors with file, line and

@@ -38,6 +38,17 @@ pub(super) struct NoiseStudy {
     pub minibatches: usize,
 }
 
+impl NoiseStudy {
+    /// The measurement at the trained θ with b = 128 (the one with the spectrum).
+    fn at_ref(&self) -> anyhow::Result<&NoiseReport> {
+        self.by_batch
+            .iter()
+            .find(|(b, _)| *b == B_REF)
+            .map(|(_, n)| n)
+            .context("no b = 128 measurement")
+    }
+}
+
 /// The study, computed on first use.
 pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
     let cell = &lab.noise;
@@ -175,11 +186,7 @@ pub(super) fn fig_gaussianity(lab: &Lab) -> anyhow::Result<()> {
 /// (b) Battash et al.: the per-coordinate α̂ per layer.
 pub(super) fn fig_alpha_per_layer(lab: &Lab) -> anyhow::Result<()> {
     let s = study(lab)?;
-    let (_, at_ref) = s
-        .by_batch
-        .iter()
-        .find(|(b, _)| *b == B_REF)
-        .context("no b = 128 measurement")?;
+    let at_ref = s.at_ref()?;
     let Check::Done(a) = &at_ref.tests.per_coordinate_alpha else {
         anyhow::bail!("no per-coordinate α at b = 128");
     };
@@ -271,11 +278,7 @@ pub(super) fn fig_alpha_per_layer(lab: &Lab) -> anyhow::Result<()> {
 /// (c) Xie et al.: iteration-wise vs dimension-wise power-law tests.
 pub(super) fn fig_power_law(lab: &Lab) -> anyhow::Result<()> {
     let s = study(lab)?;
-    let (_, at_ref) = s
-        .by_batch
-        .iter()
-        .find(|(b, _)| *b == B_REF)
-        .context("no b = 128 measurement")?;
+    let at_ref = s.at_ref()?;
     let Check::Done(p) = &at_ref.tests.power_law else {
         anyhow::bail!("no power-law test at b = 128");
     };
@@ -362,11 +365,7 @@ pub(super) fn fig_power_law(lab: &Lab) -> anyhow::Result<()> {
 /// (d) The covariance spectrum.
 pub(super) fn fig_spectrum(lab: &Lab) -> anyhow::Result<()> {
     let s = study(lab)?;
-    let (_, at_ref) = s
-        .by_batch
-        .iter()
-        .find(|(b, _)| *b == B_REF)
-        .context("no b = 128 measurement")?;
+    let at_ref = s.at_ref()?;
     let Some(Check::Done(sp)) = &at_ref.spectrum else {
         anyhow::bail!("no spectrum at b = 128");
     };

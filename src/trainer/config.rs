@@ -716,6 +716,13 @@ pub fn train_model(
         let (test_loss, test_accuracy) = net.evaluate(&test.x, &test.y, run.loss);
         let nb = run.noise_batch_size;
         let tests = &run.tests;
+        let fixed = |x: &[f32], y: &[u8], seed: u64| {
+            if tests.sampling.fixed() {
+                noise::measure_fixed(net, x, y, nb, run.loss, run.subsample, seed, tests)
+            } else {
+                None
+            }
+        };
         Checkpoint {
             iteration: it,
             learning_rate: lr,
@@ -723,36 +730,12 @@ pub fn train_model(
             train_accuracy,
             test_loss,
             test_accuracy,
-            noise_train: tests
-                .sampling
-                .fixed()
-                .then(|| {
-                    noise::measure_fixed(
-                        net,
-                        &train.x,
-                        &train.y,
-                        nb,
-                        run.loss,
-                        run.subsample,
-                        run.seed ^ it as u64,
-                        tests,
-                    )
-                })
-                .flatten(),
-            noise_test: (run.on_test && tests.sampling.fixed())
-                .then(|| {
-                    noise::measure_fixed(
-                        net,
-                        &test.x,
-                        &test.y,
-                        nb,
-                        run.loss,
-                        run.subsample,
-                        run.seed ^ it as u64 ^ 0x7E57,
-                        tests,
-                    )
-                })
-                .flatten(),
+            noise_train: fixed(&train.x, &train.y, run.seed ^ it as u64),
+            noise_test: if run.on_test {
+                fixed(&test.x, &test.y, run.seed ^ it as u64 ^ 0x7E57)
+            } else {
+                None
+            },
             noise_random: tests
                 .sampling
                 .random()
