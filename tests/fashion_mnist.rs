@@ -36,7 +36,8 @@ fn fashion_mnist_reads_with_its_published_counts() {
 }
 
 /// `levylab figures --dataset fashion-mnist --quick` trains on the first 6000 images and writes
-/// the four figures with their JSON, every paper estimate in (0, 2.5).
+/// the eight figures with their JSON, every paper estimate in (0, 2.5), every share of
+/// coordinates rejected as Gaussian in [0, 1].
 #[test]
 fn quick_fashion_mnist_figures_are_written() {
     let Some(dir) = data_dir() else { return };
@@ -56,6 +57,14 @@ fn quick_fashion_mnist_figures_are_written() {
             serde_json::from_slice(&std::fs::read(base.with_extension("json")).unwrap()).unwrap();
         for panel in v["panels"].as_array().unwrap() {
             for trace in panel["traces"].as_array().unwrap() {
+                if trace["label"] == "Anderson–Darling, Benjamini–Hochberg 5 %" {
+                    let pts = trace["markers"].as_array().unwrap();
+                    assert!(!pts.is_empty(), "{name}: no Gaussianity points");
+                    for m in pts {
+                        let share = m[1].as_f64().unwrap();
+                        assert!((0.0..=1.0).contains(&share), "{name}: share {share}");
+                    }
+                }
                 if trace["label"] == "paper's estimator (95 % CI)" {
                     for m in trace["markers"].as_array().unwrap() {
                         let a = m[1].as_f64().unwrap();

@@ -56,7 +56,7 @@ pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
         return Ok(s);
     }
     let iters = lab.fc_iterations();
-    let k = lab.c.q(200, 1000);
+    let k = lab.c.q(100, 1000);
     let mut r = base_run(512, 3, Loss::CrossEntropy, 100, iters, iters / 5);
     r.label = "fc w512 d3 cross-entropy (noise tests)".into();
     r.noise_batch_size = B_REF;
