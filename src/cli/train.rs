@@ -73,7 +73,19 @@ fn last_noise(n: Option<&NoiseReport>) -> String {
 
 /// The table printed after training: one row per run, last checkpoint.
 pub fn table(runs: &[RunReport]) -> String {
-    let w = runs.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
+    let suffix = |r: &RunReport| {
+        let random = r
+            .checkpoints
+            .last()
+            .is_some_and(|c| c.noise_random.is_some());
+        if random { RANDOM_SUFFIX.len() } else { 0 }
+    };
+    let w = runs
+        .iter()
+        .map(|r| r.label.len() + suffix(r))
+        .max()
+        .unwrap_or(5)
+        .max(5);
     let mut s = format!(
         "{:<w$} {:>7} {:>6} {:>6}  {:<24} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7}\n",
         "run",
@@ -126,11 +138,14 @@ pub fn table(runs: &[RunReport]) -> String {
     s
 }
 
+/// The row suffix of a random-minibatch report.
+const RANDOM_SUFFIX: &str = " [random]";
+
 /// The training-set reports of a checkpoint with their row suffixes: fixed, then random.
 fn sets(c: &Checkpoint) -> [(&'static str, Option<&NoiseReport>); 2] {
     [
         ("", c.noise_train.as_ref()),
-        (" [random]", c.noise_random.as_ref()),
+        (RANDOM_SUFFIX, c.noise_random.as_ref()),
     ]
 }
 

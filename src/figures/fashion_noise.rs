@@ -1,7 +1,7 @@
 //! The noise tests the critiques ask for, drawn on Fashion-MNIST (`levylab figures --dataset
 //! fashion-mnist --only noise-…`): one fully connected 784-512-512-10 net (the paper's), trained by
 //! SGD (cross-entropy, η = 0.1, batch 100), measured iteration-wise on K random minibatches drawn
-//! with replacement at five checkpoints (b = 128) and, at the trained θ, for b = 32 … 512.
+//! with replacement at five checkpoints (two with `--quick`; b = 128) and, at the trained θ, for b = 32 … 512.
 //!
 //! * `noise-gaussianity` — share of coordinates rejected as Gaussian (Anderson–Darling,
 //!   Benjamini–Hochberg at 5 %) against b and along training (Panigrahi et al. 2019);
@@ -57,7 +57,7 @@ pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
     }
     let iters = lab.fc_iterations();
     let k = lab.c.q(100, 1000);
-    let mut r = base_run(512, 3, Loss::CrossEntropy, 100, iters, iters / 5);
+    let mut r = base_run(512, 3, Loss::CrossEntropy, 100, iters, iters / lab.c.q(2, 5));
     r.label = "fc w512 d3 cross-entropy (noise tests)".into();
     r.noise_batch_size = B_REF;
     r.tests = NoiseTests {
