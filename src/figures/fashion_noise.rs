@@ -57,7 +57,14 @@ pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
     }
     let iters = lab.fc_iterations();
     let k = lab.c.q(100, 1000);
-    let mut r = base_run(512, 3, Loss::CrossEntropy, 100, iters, iters / lab.c.q(2, 5));
+    let mut r = base_run(
+        512,
+        3,
+        Loss::CrossEntropy,
+        100,
+        iters,
+        iters / lab.c.q(2, 5),
+    );
     r.label = "fc w512 d3 cross-entropy (noise tests)".into();
     r.noise_batch_size = B_REF;
     r.tests = NoiseTests {
