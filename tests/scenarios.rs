@@ -93,6 +93,8 @@ fn every_shipped_scenario_validates_and_runs_with_few_paths() {
             serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["scenario"], s.name.as_str());
         assert_eq!(summary["interrupted"], false);
+        assert_eq!(summary["complete"], true);
+        assert_eq!(summary["points_total"], s.points.len());
         let points = summary["points"].as_array().unwrap();
         assert_eq!(points.len(), s.points.len());
         for p in points {
@@ -540,11 +542,17 @@ fn sigint_keeps_finished_work() {
     );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(v["interrupted"], true);
+    assert_eq!(v["complete"], false);
     let points = v["points"].as_array().unwrap();
     assert_eq!(
         points.len(),
         2,
         "the finished point and the interrupted one"
+    );
+    let table = std::fs::read_to_string(out.join("t/table.txt")).unwrap();
+    assert!(
+        table.ends_with("incomplete: 2 of 2 points (interrupted)\n"),
+        "{table}"
     );
     assert_eq!(points[0]["censored"], 0);
     let last = &points[1];
@@ -652,4 +660,73 @@ fn per_path_output_is_written_only_when_asked_or_small() {
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("bad.toml:18") && e.contains("exit_times"), "{e}");
+}
+
+/// A run killed with SIGKILL (what an out-of-memory killer or a hard preemption does) at twenty
+/// moments of a multi-point run: whatever summary.json it leaves says whether it is complete, and
+/// a complete one has every point; an incomplete one has fewer (or is absent), and its table says so.
+#[test]
+fn a_killed_run_leaves_files_that_say_they_are_partial() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let scenario = Path::new(root).join("scenarios/gaussian-vs-levy.toml");
+    let mut seen_partial = 0;
+    for i in 0..20u64 {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_levylab"))
+            .args([
+                "run",
+                scenario.to_str().unwrap(),
+                "--paths",
+                "3000",
+                "--quiet",
+                "--out",
+            ])
+            .arg(out.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(30 + 40 * i));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let dir = out.path().join("gaussian-vs-levy");
+        let Ok(text) = std::fs::read(dir.join("summary.json")) else {
+            continue; // killed before the first point finished: nothing claims anything
+        };
+        let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        let (done, total) = (
+            v["points"].as_array().unwrap().len(),
+            v["points_total"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(total, 11);
+        if v["complete"] == true {
+            assert_eq!(
+                done, total,
+                "kill {i}: complete with {done} of {total} points"
+            );
+        } else {
+            assert_eq!(v["complete"], false);
+            assert!(done < total, "kill {i}: incomplete with all {total} points");
+            seen_partial += 1;
+            let table = std::fs::read_to_string(dir.join("table.txt")).unwrap();
+            // The table is written just before the summary: it has this summary's points or one more.
+            let rows = table
+                .lines()
+                .filter(|l| !l.starts_with("incomplete"))
+                .count();
+            assert!(
+                rows >= done + 2,
+                "kill {i}: table of {rows} lines for {done} points"
+            );
+            if rows == done + 2 {
+                assert!(
+                    table.contains(&format!("incomplete: {done} of 11 points")),
+                    "{table}"
+                );
+            }
+        }
+    }
+    println!("{seen_partial} of 20 kills left a partial summary");
+    // The kill times span the run, so some kills must have found it unfinished.
+    assert!(seen_partial > 0, "no kill landed during the run");
 }

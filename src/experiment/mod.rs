@@ -279,8 +279,7 @@ fn run_points<E>(
     for (i, p) in s.points.iter().enumerate() {
         ctl.point.store(i, Ordering::SeqCst);
         let r = run_point(p, s, part.range(s.paths), &ctl.done, &ctl.stop);
-        summary.interrupted = ctl.stopped();
-        summary.points.push(summarize_run(p, &r));
+        summary.add_point(summarize_run(p, &r), ctl.stopped());
         runs.push(r);
         after(&summary, &runs)?;
         if summary.interrupted {

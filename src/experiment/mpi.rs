@@ -82,8 +82,7 @@ pub fn run(
                 message: format!("point {}: {m}", p.label()),
             })?;
             run.wall = t0.elapsed().as_secs_f64();
-            summary.interrupted = any_stopped != 0;
-            summary.points.push(summarize_run(p, &run));
+            summary.add_point(summarize_run(p, &run), any_stopped != 0);
             runs.push(run);
             let outcomes: Vec<&[Outcome]> = runs
                 .iter()

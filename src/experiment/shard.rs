@@ -327,9 +327,7 @@ pub fn combine(
     for (i, point) in s.points.iter().enumerate() {
         let run = merge_point(point, ordered.iter().map(|(_, f)| &f.points[i]))
             .map_err(|m| fail(format!("point {}: {m}", point.label())))?;
-        summary
-            .points
-            .push(summarize(point, &run.stats, run.steps, run.wall));
+        summary.add_point(summarize(point, &run.stats, run.steps, run.wall), false);
         runs.push(run);
     }
     Ok((s, summary, runs))

@@ -146,6 +146,15 @@ pub struct Summary {
     pub version: String,
     /// Whether the run was stopped before the end (the last point's unfinished paths censored).
     pub interrupted: bool,
+    /// Whether every point finished: `false` in every summary written while the run is in progress
+    /// (and so in the file a killed run leaves behind) and after an interruption. summary.json is
+    /// the last file written after each point, so `true` also means that table.txt and
+    /// exit_times.csv beside it are final.
+    #[serde(default)]
+    pub complete: bool,
+    /// Points of the scenario (finished or not).
+    #[serde(default)]
+    pub points_total: usize,
     /// The points finished, in scenario order.
     pub points: Vec<PointSummary>,
 }
@@ -162,8 +171,18 @@ impl Summary {
             exit_times_csv: s.writes_exit_times(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             interrupted: false,
+            complete: s.points.is_empty(),
+            points_total: s.points.len(),
             points: Vec::new(),
         }
+    }
+
+    /// Appends a finished point; `interrupted` says whether the run stopped during it. The summary
+    /// is complete when every point is in and none was interrupted.
+    pub fn add_point(&mut self, point: PointSummary, interrupted: bool) {
+        self.points.push(point);
+        self.interrupted = interrupted;
+        self.complete = !interrupted && self.points.len() == self.points_total;
     }
 }
 
@@ -455,9 +474,20 @@ pub fn write_outputs(
     summary: &Summary,
     outcomes: &[&[Outcome]],
 ) -> Result<(), ExperimentError> {
-    let json = serde_json::to_string_pretty(summary).expect("summaries serialize") + "\n";
-    write_atomic(&dir.join("summary.json"), json.as_bytes())?;
-    write_atomic(&dir.join("table.txt"), table(&summary.points).as_bytes())?;
+    let mut text = table(&summary.points);
+    if !summary.complete {
+        text += &format!(
+            "incomplete: {} of {} points{}\n",
+            summary.points.len(),
+            summary.points_total,
+            if summary.interrupted {
+                " (interrupted)"
+            } else {
+                " (the run is in progress, or was killed)"
+            }
+        );
+    }
+    write_atomic(&dir.join("table.txt"), text.as_bytes())?;
     let csv_path = dir.join("exit_times.csv");
     if summary.exit_times_csv {
         write_atomic(&csv_path, csv(&summary.points, outcomes).as_bytes())?;
@@ -473,6 +503,9 @@ pub fn write_outputs(
             _ => {}
         }
     }
+    // Last, so that a summary saying `complete` vouches for the files beside it.
+    let json = serde_json::to_string_pretty(summary).expect("summaries serialize") + "\n";
+    write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     Ok(())
 }
 
