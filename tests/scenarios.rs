@@ -730,3 +730,74 @@ fn a_killed_run_leaves_files_that_say_they_are_partial() {
     // The kill times span the run, so some kills must have found it unfinished.
     assert!(seen_partial > 0, "no kill landed during the run");
 }
+
+/// Two runs into one directory: the second is refused with one line while the first runs; after
+/// the first is killed with SIGKILL its lock is gone (the operating system releases it), so a new
+/// run goes ahead. Parts of a sharded run lock only their own file and run side by side.
+#[test]
+fn a_second_run_into_the_same_directory_is_refused_and_no_lock_outlives_a_kill() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let scenario = Path::new(root).join("scenarios/gaussian-vs-levy.toml");
+    let out = tempfile::tempdir().unwrap();
+    let run = |paths: &str, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_levylab"));
+        c.args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--paths",
+            paths,
+            "--quiet",
+            "--out",
+        ])
+        .arg(out.path())
+        .args(extra);
+        c
+    };
+    let mut first = run("50000", &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = out.path().join("gaussian-vs-levy/.lock");
+    let t0 = std::time::Instant::now();
+    while !lock.exists() && t0.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = run("100", &[]).output().unwrap();
+    let still_running = first.try_wait().unwrap().is_none();
+    assert!(
+        still_running,
+        "the first run ended before the second started"
+    );
+    assert_eq!(second.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        msg.contains(
+            "gaussian-vs-levy is being written by another levylab process (it holds the lock "
+        ),
+        "{msg}"
+    );
+    assert_eq!(msg.trim().lines().count(), 1, "{msg}");
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let third = run("100", &[]).output().unwrap();
+    assert!(
+        third.status.success(),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+    // Two parts at once into the same directory: each holds only its own lock.
+    let parts: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .map(|k| {
+            run("2000", &["--shard", k])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut p in parts {
+        assert!(p.wait().unwrap().success());
+    }
+}

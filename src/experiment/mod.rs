@@ -70,6 +70,40 @@ pub enum ExperimentError {
     /// An invalid part `K/N`.
     #[error("{0}")]
     Part(String),
+    /// Another process is writing the same results.
+    #[error(
+        "{dir} is being written by another levylab process (it holds the lock {lock}); wait for it to end or choose another --out"
+    )]
+    Busy {
+        /// The result directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+}
+
+/// Takes the advisory lock `file` (created if needed) for the files of `dir`, for as long as the
+/// returned handle lives. The lock is the operating system's (`flock`), so a process that dies —
+/// even by SIGKILL — releases it: a crashed run never leaves a stale lock.
+pub(crate) fn lock(dir: &Path, file: &Path) -> Result<std::fs::File, ExperimentError> {
+    let io = |source| ExperimentError::Io {
+        path: file.to_path_buf(),
+        source,
+    };
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(file)
+        .map_err(io)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(ExperimentError::Busy {
+            dir: dir.to_path_buf(),
+            lock: file.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    }
 }
 
 /// One of N disjoint parts of every point's paths: part K (1-based) of N.
@@ -247,6 +281,15 @@ pub fn run(
     }
     let dir = out.join(&s.name);
     create_dir(&dir)?;
+    // One writer per set of files: the whole run's, or one part's (parts run side by side).
+    let _lock = match shard {
+        None => lock(&dir, &dir.join(".lock"))?,
+        Some(p) => {
+            let shards = dir.join("shards");
+            create_dir(&shards)?;
+            lock(&dir, &shards.join(format!(".{}.lock", shard::file_name(p))))?
+        }
+    };
     let (summary, runs) = run_points(s, part, ctl, |summary, runs| {
         if shard.is_none() {
             let outcomes: Vec<&[Outcome]> = runs

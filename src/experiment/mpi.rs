@@ -50,9 +50,13 @@ pub fn run(
     let is_root = world.rank() == 0;
     let root = world.process_at_rank(0);
     let dir = out.join(&s.name);
-    if is_root {
+    // Rank 0 writes the files, and holds their lock for the run.
+    let _lock = if is_root {
         create_dir(&dir)?;
-    }
+        Some(super::lock(&dir, &dir.join(".lock"))?)
+    } else {
+        None
+    };
     let mut summary = Summary::new(s);
     let mut runs: Vec<PointRun> = Vec::new();
     for (i, p) in s.points.iter().enumerate() {

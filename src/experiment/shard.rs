@@ -215,6 +215,8 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
         path: shard_dir.clone(),
         source,
     })?;
+    // The merged files are written where a whole run writes them, under the same lock.
+    let _lock = super::lock(dir, &dir.join(".lock"))?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
