@@ -29,7 +29,7 @@ fn double_well(noise: &str) -> Point {
 fn sim(p: &Point) -> &Simulation {
     match &p.model {
         Model::Line(s) => s,
-        Model::Ball(_) => unreachable!(),
+        Model::Space(_) => unreachable!(),
     }
 }
 

@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use levylab::landscape::{Flat, Landscape, Potential, Quartic};
 use levylab::noise::Noise;
 use levylab::sde::{
-    BallNoise, BallSimulation, Event, Outcome, RadialLandscape, RunConfig, RunResult, Scheme,
-    Simulation, SimulationSpec, exit_sample,
+    Event, Outcome, RunConfig, RunResult, Scheme, Simulation, SimulationSpec, exit_sample,
 };
 use levylab::stats::{Estimate, ExitSample};
 use levylab::theory;
@@ -490,75 +489,6 @@ fn explicit_euler_makes_spurious_transitions_and_stable_schemes_do_not() {
         } else {
             assert_eq!(spurious, 0.0, "{scheme:?}");
         }
-    }
-}
-
-/// Exit from a ball in d dimensions: Brownian (r² − |x|²)/(dσ²) with the bridge test on the distance
-/// to the sphere, and isotropic α-stable against Getoor's d-dimensional formula. Tolerance 4 SE
-/// (plus, for Brownian, the curvature error of the flat-boundary bridge, O(dt/r²), below 0.5 SE here;
-/// for the stable cases the same 0.7 % monitoring allowance as in the 1-D Getoor test).
-#[test]
-fn ball_exits_match_exact_formulas() {
-    let b = BallSimulation::new(
-        RadialLandscape::Flat,
-        BallNoise::Brownian { sigma: 0.5 },
-        1.0,
-        vec![0.0, 0.3, 0.0],
-        1e-3,
-        1e3,
-    )
-    .unwrap();
-    let e = exit_sample(
-        &b.run(
-            &RunConfig::new(4000, 11),
-            &AtomicU64::new(0),
-            &AtomicBool::new(false),
-        )
-        .outcomes,
-    );
-    let m = e.mean().unwrap();
-    let exact = theory::brownian_ball_exit_time(0.5, 1.0, 0.3, 3).unwrap();
-    eprintln!(
-        "ball d = 3 Brownian: {:.4} ± {:.4} vs {exact:.4}",
-        m.value, m.std_err
-    );
-    within_k_se("Brownian d = 3", m, exact, 4.0, 0.0);
-    for (alpha, dim) in [(1.5, 2), (1.0, 3)] {
-        let mut start = vec![0.0; dim];
-        start[0] = 0.5;
-        let s = BallSimulation::new(
-            RadialLandscape::Flat,
-            BallNoise::Isotropic {
-                alpha,
-                epsilon: 0.1,
-            },
-            1.0,
-            start,
-            1e-2,
-            1e4,
-        )
-        .unwrap();
-        let e = exit_sample(
-            &s.run(
-                &RunConfig::new(8000, 12),
-                &AtomicU64::new(0),
-                &AtomicBool::new(false),
-            )
-            .outcomes,
-        );
-        let m = e.mean().unwrap();
-        let exact = theory::getoor_exit_time(alpha, 0.1, 1.0, 0.5, dim).unwrap();
-        eprintln!(
-            "ball α = {alpha}, d = {dim}: {:.4} ± {:.4} vs Getoor {exact:.4}",
-            m.value, m.std_err
-        );
-        within_k_se(
-            &format!("α = {alpha}, d = {dim}"),
-            m,
-            exact,
-            4.0,
-            0.007 * exact,
-        );
     }
 }
 

@@ -294,7 +294,7 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown landscape",
             r("kind = \"quartic\"", "kind = \"sextic\""),
-            ":7:1: landscape.kind expected one of `quartic`, `tilted`, `asymmetric`, `piecewise-quadratic`, `polynomial`, `quadratic`, `flat`, got \"sextic\"",
+            ":7:1: landscape.kind expected one of `quartic`, `tilted`, `asymmetric`, `piecewise-quadratic`, `polynomial`, `quadratic`, `flat`, `separable`, `wells`, `muller-brown`, got \"sextic\"",
         ),
         (
             "unknown scheme",

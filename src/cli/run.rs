@@ -354,11 +354,39 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| (p.label(), predictions(p)))
         .collect();
+    // The critical points of each distinct d-dimensional landscape, with the first point using it.
+    let mut surfaces: Vec<(String, &crate::landscape::surface::Surface)> = Vec::new();
+    for p in &s.points {
+        if let crate::scenario::Model::Space(sim) = &p.model
+            && !surfaces.iter().any(|(_, u)| **u == sim.spec().surface)
+        {
+            surfaces.push((p.label(), &sim.spec().surface));
+        }
+    }
+    let critical: Vec<_> = surfaces
+        .iter()
+        .map(|(label, u)| (label.clone(), u.kind(), u.dim(), u.critical_points()))
+        .collect();
     if a.json {
         let points: Vec<serde_json::Value> = preds
             .iter()
             .map(|(label, t)| serde_json::json!({ "label": label, "theory": t }))
             .collect();
+        let landscapes: Vec<serde_json::Value> = critical
+            .iter()
+            .map(|(label, kind, dim, cp)| {
+                serde_json::json!({ "first_point": label, "kind": kind, "dim": dim, "critical_points": cp })
+            })
+            .collect();
+        if !landscapes.is_empty() {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({ "points": points, "landscapes": landscapes })
+                )?
+            );
+            return Ok(());
+        }
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({ "points": points }))?
@@ -384,6 +412,44 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
     print!("{}", render(&rows));
     if keys.is_empty() {
         println!("(no closed-form or exact prediction applies to this scenario)");
+    }
+    for (label, kind, dim, cp) in &critical {
+        println!("\ncritical points of the {kind} landscape (d = {dim}) of {label}:");
+        let mut rows = vec![
+            ["name", "x", "U", "Hessian eigenvalues"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        let (mut nmin, mut nsad) = (0, 0);
+        for p in cp {
+            let name = if p.index == 0 {
+                nmin += 1;
+                format!("min:{}", nmin - 1)
+            } else {
+                nsad += 1;
+                format!("saddle {}", nsad - 1)
+            };
+            let list = |v: &[f64]| {
+                format!(
+                    "[{}]",
+                    v.iter()
+                        .map(|x| format!("{x:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            rows.push(vec![
+                name,
+                list(&p.x),
+                format!("{:.6}", p.value),
+                list(&p.eigenvalues),
+            ]);
+        }
+        if cp.is_empty() {
+            println!("(none found)");
+        } else {
+            print!("{}", render(&rows));
+        }
     }
     Ok(())
 }

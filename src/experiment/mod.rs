@@ -221,7 +221,7 @@ pub fn run_point(
     };
     let r = match &p.model {
         Model::Line(sim) => sim.run(&cfg, done, stop),
-        Model::Ball(b) => b.run(&cfg, done, stop),
+        Model::Space(b) => b.run(&cfg, done, stop),
     };
     PointRun {
         stats: r.stats,

@@ -9,6 +9,7 @@ mod piecewise;
 mod polynomial;
 mod quadratic;
 mod quartic;
+pub mod surface;
 
 pub use asymmetric::Asymmetric;
 pub use flat::Flat;

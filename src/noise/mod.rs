@@ -6,6 +6,7 @@
 
 pub mod cdf;
 mod stable;
+pub mod vector;
 
 use rand::Rng;
 use rand::distr::Distribution;

@@ -8,6 +8,7 @@
 
 mod predict;
 mod raw;
+mod space;
 
 use std::path::{Path, PathBuf};
 
@@ -20,19 +21,18 @@ pub use predict::{
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
 use crate::noise::{Noise, NoiseError};
-use crate::sde::{
-    AmsConfig, BallNoise, BallSimulation, Event, RadialLandscape, Scheme, SdeError, Simulation,
-    SimulationSpec,
-};
-use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawScenario};
+use crate::sde::{AmsConfig, Event, Scheme, SdeError, Simulation, SimulationSpec, SpaceSimulation};
+use raw::{AlphaSpec, RawEvent, RawLandscape, RawNoise, RawPoint, RawScenario};
 
 /// The simulation behind one point.
 #[derive(Clone, Debug)]
+// One model per point and a handful of points: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Model {
     /// A 1-D SDE with an exit event.
     Line(Simulation),
-    /// Exit from a ball in ℝᵈ.
-    Ball(BallSimulation),
+    /// An SDE in ℝᵈ with a d-dimensional event.
+    Space(SpaceSimulation),
 }
 
 impl Model {
@@ -40,14 +40,14 @@ impl Model {
     pub fn dt(&self) -> f64 {
         match self {
             Model::Line(s) => s.dt(),
-            Model::Ball(b) => b.dt(),
+            Model::Space(b) => b.dt(),
         }
     }
     /// Horizon.
     pub fn horizon(&self) -> f64 {
         match self {
             Model::Line(s) => s.horizon(),
-            Model::Ball(b) => b.horizon(),
+            Model::Space(b) => b.horizon(),
         }
     }
 }
@@ -470,14 +470,30 @@ fn build_landscape(l: &RawLandscape) -> Result<(Landscape, usize), LandscapeErro
             1,
         ),
         RawLandscape::Quadratic {
-            center,
-            curvature,
-            dim,
-        } => (
-            Landscape::Quadratic(landscape::Quadratic::new(center, curvature)?),
-            dim,
-        ),
+            center, curvature, ..
+        } => {
+            let center = match center {
+                None => 0.0,
+                Some(RawPoint::Number(c)) => c,
+                Some(_) => f64::NAN,
+            };
+            (
+                Landscape::Quadratic(landscape::Quadratic::new(
+                    landscape::finite("center", center)?,
+                    curvature.unwrap_or(f64::NAN),
+                )?),
+                1,
+            )
+        }
         RawLandscape::Flat { dim } => (Landscape::Flat(landscape::Flat), dim),
+        RawLandscape::Separable { .. }
+        | RawLandscape::Wells { .. }
+        | RawLandscape::MullerBrown { .. } => {
+            return Err(LandscapeError::Shape {
+                kind: "separable",
+                message: "is a d-dimensional landscape, not a 1-D one".into(),
+            });
+        }
     })
 }
 
@@ -492,13 +508,6 @@ fn validate_point(
             "horizon",
             format!("must be finite and > 0, got {}", r.horizon),
         ));
-    }
-    let (land, dim) = build_landscape(&r.landscape).map_err(|e| {
-        let (f, m) = landscape_field(&e);
-        ctx.err(&f, m)
-    })?;
-    if dim == 0 {
-        return Err(ctx.err("landscape.dim", "must be >= 1, got 0"));
     }
     let integ = r.integrator.clone().unwrap_or(raw::RawIntegrator {
         scheme: None,
@@ -515,34 +524,48 @@ fn validate_point(
         scheme_name,
         spec,
     } = point_noise(r, &integ, ctx)?;
-    let shape = match &r.noise {
-        RawNoise::Stable { shape, .. } => *shape,
-        _ => None,
-    };
     let rare_event = r
         .rare_event
         .as_ref()
         .map(|re| rare_event(re, ctx))
         .transpose()?;
-    let parts = ModelParts {
-        land,
-        dim,
-        noise,
-        dt,
-        horizon: r.horizon,
-        scheme_name,
-        shape,
-        bridge: integ.bridge,
-    };
-    let model = if let RawEvent::Ball { radius, start } = r.event {
+    let model = if space::is_space(r) {
         if rare_event.is_some() {
             return Err(ctx.err(
                 "rare_event",
-                "is supported for 1-D events (transition, interval, reach), not for a ball",
+                "is supported for 1-D events (transition, interval, reach), not yet in more dimensions",
             ));
         }
-        Model::Ball(ball_model(parts, radius, start, ctx)?)
+        Model::Space(space::space_model(
+            space::SpaceParts {
+                raw: r,
+                noise,
+                dt,
+                scheme_name,
+                bridge: integ.bridge,
+            },
+            ctx,
+        )?)
     } else {
+        let (land, dim) = build_landscape(&r.landscape).map_err(|e| {
+            let (f, m) = landscape_field(&e);
+            ctx.err(&f, m)
+        })?;
+        if let (_, Some(name)) = r.noise.vector_extras() {
+            return Err(ctx.err(
+                &format!("noise.{name}"),
+                "applies only to d-dimensional models (a surface landscape, or a ball, box or halfspace event)",
+            ));
+        }
+        let parts = ModelParts {
+            land,
+            dim,
+            noise,
+            dt,
+            horizon: r.horizon,
+            scheme_name,
+            bridge: integ.bridge,
+        };
         Model::Line(line_model(parts, &r.event, ctx)?)
     };
     Ok(Point {
@@ -695,7 +718,7 @@ fn point_noise(
                 .dt
                 .ok_or_else(|| ctx.err("integrator.dt", "is required"))?;
             let (noise, spec) = match n.clone() {
-                RawNoise::Brownian { sigma } => (
+                RawNoise::Brownian { sigma, .. } => (
                     Noise::Brownian { sigma },
                     noise_spec("brownian", &[("sigma", sigma)]),
                 ),
@@ -719,6 +742,7 @@ fn point_noise(
                     epsilon,
                     sigma_b,
                     beta,
+                    ..
                 } => (
                     Noise::Mixed {
                         alpha,
@@ -773,71 +797,7 @@ struct ModelParts {
     dt: f64,
     horizon: f64,
     scheme_name: Option<String>,
-    shape: Option<raw::BallShape>,
     bridge: bool,
-}
-
-/// A d-dimensional ball exit.
-fn ball_model(
-    parts: ModelParts,
-    radius: f64,
-    start: f64,
-    ctx: &Ctx,
-) -> Result<BallSimulation, ConfigError> {
-    let ModelParts {
-        land,
-        dim,
-        noise,
-        dt,
-        horizon,
-        scheme_name,
-        shape,
-        ..
-    } = parts;
-    let radial = match land {
-        Landscape::Flat(_) => RadialLandscape::Flat,
-        Landscape::Quadratic(q) if q.critical_points().minima == [0.0] => {
-            RadialLandscape::Quadratic {
-                curvature: q.hess(0.0),
-            }
-        }
-        _ => {
-            return Err(ctx.err(
-                "event.kind",
-                "\"ball\" needs a flat or quadratic landscape centred at 0",
-            ));
-        }
-    };
-    let bn = match (noise, shape) {
-        (Noise::Brownian { sigma }, _) => BallNoise::Brownian { sigma },
-        (Noise::Stable { beta, .. }, _) if beta != 0.0 => {
-            return Err(ctx.err(
-                "noise.beta",
-                "must be 0 for a ball event (isotropic or independent symmetric noise)",
-            ));
-        }
-        (Noise::Stable { alpha, epsilon, .. }, None | Some(raw::BallShape::Isotropic)) => {
-            BallNoise::Isotropic { alpha, epsilon }
-        }
-        (Noise::Stable { alpha, epsilon, .. }, Some(raw::BallShape::Independent)) => {
-            BallNoise::Independent { alpha, epsilon }
-        }
-        (Noise::Mixed { .. }, _) => {
-            return Err(ctx.err("noise.kind", "\"mixed\" is not supported with a ball event"));
-        }
-    };
-    let ball_schemes = [Scheme::Euler.name(), Scheme::Split.name()];
-    if scheme_name
-        .as_deref()
-        .is_some_and(|n| !ball_schemes.contains(&n))
-    {
-        return Err(ctx.err("integrator.scheme", "must be \"split\" or \"euler\" for a ball event (the radial drift is integrated exactly)"));
-    }
-    let mut x0 = vec![0.0; dim];
-    x0[0] = start;
-    let b =
-        BallSimulation::new(radial, bn, radius, x0, dt, horizon).map_err(|e| sde_error(&e, ctx))?;
-    Ok(b)
 }
 
 /// A 1-D SDE with its exit event.
@@ -849,17 +809,13 @@ fn line_model(parts: ModelParts, event: &RawEvent, ctx: &Ctx) -> Result<Simulati
         dt,
         horizon,
         scheme_name,
-        shape,
         bridge,
     } = parts;
     if dim != 1 {
         return Err(ctx.err(
             "landscape.dim",
-            format!("is {dim}: more than one dimension needs event kind \"ball\""),
+            format!("is {dim}: more than one dimension needs a d-dimensional event (ball, box, halfspace, transition, reach)"),
         ));
-    }
-    if shape.is_some() {
-        return Err(ctx.err("noise.shape", "applies only to ball events"));
     }
     let scheme = match scheme_name.as_deref() {
         None => {
@@ -945,7 +901,18 @@ fn rare_event(re: &raw::RawRareEvent, ctx: &Ctx) -> Result<AmsConfig, ConfigErro
 
 fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Event), ConfigError> {
     match e.clone() {
-        RawEvent::Transition { start, direction } => {
+        RawEvent::Transition {
+            start,
+            direction,
+            radius,
+        } => {
+            if radius.is_some() {
+                return Err(ctx.err(
+                    "event.radius",
+                    "applies to transitions in ℝᵈ; a 1-D transition ends at the saddle",
+                ));
+            }
+            let start = start.map(|p| number("event.start", &p, ctx)).transpose()?;
             if cp.minima.len() < 2 {
                 return Err(ctx.err(
                     "event.kind",
@@ -1021,6 +988,8 @@ fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Eve
             tolerance,
             start,
         } => {
+            let target = number("event.target", &target, ctx)?;
+            let start = number("event.start", &start, ctx)?;
             if !(tolerance > 0.0 && tolerance.is_finite() && target.is_finite()) {
                 return Err(ctx.err(
                     "event.tolerance",
@@ -1035,6 +1004,19 @@ fn build_event(e: &RawEvent, cp: &CriticalPoints, ctx: &Ctx) -> Result<(f64, Eve
                 },
             ))
         }
-        RawEvent::Ball { .. } => unreachable!("handled by the caller"),
+        RawEvent::Ball { .. } | RawEvent::Box { .. } | RawEvent::Halfspace { .. } => {
+            unreachable!("d-dimensional events are built by space::space_model")
+        }
+    }
+}
+
+/// A 1-D model's point: a number.
+fn number(field: &str, p: &RawPoint, ctx: &Ctx) -> Result<f64, ConfigError> {
+    match p {
+        RawPoint::Number(x) => Ok(*x),
+        _ => Err(ctx.err(
+            field,
+            "must be a number for a 1-D landscape (arrays and minimum names are for d-dimensional ones)",
+        )),
     }
 }

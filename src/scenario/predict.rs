@@ -15,40 +15,163 @@
 use std::collections::BTreeMap;
 
 use super::{Model, Point};
+use crate::landscape::surface::{Separable, Surface};
 use crate::landscape::{CriticalPoints, Landscape, Potential};
 use crate::noise::Noise;
-use crate::sde::{BallNoise, Event, RadialLandscape};
+use crate::noise::vector::Shape;
+use crate::sde::{Event, Region, Scheme, Simulation, SimulationSpec, SpaceSimulation};
 use crate::theory;
 
 /// Every applicable theory prediction for a point, by name. Predictions that fail numerically (e.g.
 /// an exact time beyond the f64 range) are left out.
 pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
-    let mut out = BTreeMap::new();
     match &p.model {
-        Model::Ball(b) => {
-            let (r, x, d) = (b.radius(), b.start_radius(), b.dim());
-            if b.landscape() == RadialLandscape::Flat {
-                match b.noise() {
-                    BallNoise::Brownian { sigma } => put(
-                        &mut out,
-                        Prediction::MfptExact.key(),
-                        theory::brownian_ball_exit_time(sigma, r, x, d).ok(),
-                    ),
-                    BallNoise::Isotropic { alpha, epsilon } => put(
+        Model::Space(sim) => space_predictions(sim),
+        Model::Line(sim) => line_predictions(sim),
+    }
+}
+
+/// The predictions for a d-dimensional point: exact formulas for a flat landscape in a ball, and
+/// the exact 1-D theory of the projected process for a separable landscape with a halfspace event
+/// on one of its (rotated) axes.
+fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
+    let mut out = BTreeMap::new();
+    let spec = sim.spec();
+    let d = sim.dim();
+    match (&spec.surface, &spec.region) {
+        (Surface::Flat { .. }, Region::Ball { center, radius }) => {
+            let x = dist(&spec.start, center);
+            let noise = &spec.noise;
+            let isotropic_cov = noise.covariance().is_some_and(|c| {
+                (0..d).all(|i| (0..d).all(|j| c[i * d + j] == if i == j { c[0] } else { 0.0 }))
+            });
+            match (noise.covariance(), noise.stable_part()) {
+                (Some(c), None) if isotropic_cov => put(
+                    &mut out,
+                    Prediction::MfptExact.key(),
+                    theory::brownian_ball_exit_time(c[0].sqrt(), *radius, x, d).ok(),
+                ),
+                (None, Some(s))
+                    if s.scales.iter().all(|v| *v == 1.0)
+                        && (s.shape == Shape::Isotropic || d == 1 || s.alpha == 2.0) =>
+                {
+                    put(
                         &mut out,
                         Prediction::Getoor.key(),
-                        theory::getoor_exit_time(alpha, epsilon, r, x, d).ok(),
-                    ),
-                    BallNoise::Independent { alpha, epsilon } if d == 1 || alpha == 2.0 => put(
-                        &mut out,
-                        Prediction::Getoor.key(),
-                        theory::getoor_exit_time(alpha, epsilon, r, x, d).ok(),
-                    ),
-                    BallNoise::Independent { .. } => {}
+                        theory::getoor_exit_time(s.alpha, s.epsilon, *radius, x, d).ok(),
+                    )
                 }
+                _ => {}
             }
         }
-        Model::Line(sim) => {
+        (Surface::Separable(sep), Region::Halfspace { normal, offset }) => {
+            if let Some(line) = projected_line(sim, sep, normal, *offset) {
+                out = line_predictions(&line);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn dist(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q) * (p - q))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The 1-D simulation of the coordinate yᵢ = ⟨qᵢ, x − c⟩ when the halfspace's normal is ±qᵢ (an
+/// axis of the separable landscape): yᵢ solves dY = −Uᵢ′(Y)dt + ⟨qᵢ, dL⟩ on its own, and the event
+/// is Y crossing one level. The projected noise is Brownian with variance qᵢᵀΣqᵢ, and SαS with the
+/// same ε (isotropic) or ε(Σⱼ|qᵢⱼsⱼ|^α)^{1/α} (independent): a 1-D Lévy process in each case, so
+/// the 1-D theory of that process is exact for the d-dimensional exit time.
+fn projected_line(
+    sim: &SpaceSimulation,
+    sep: &Separable,
+    normal: &[f64],
+    offset: f64,
+) -> Option<Simulation> {
+    let spec = sim.spec();
+    let d = sim.dim();
+    let (i, sign) = (0..d).find_map(|i| {
+        let q = sep.axis_direction(i);
+        let dot: f64 = q.iter().zip(normal).map(|(a, b)| a * b).sum();
+        if (dot - 1.0).abs() < 1e-12 {
+            Some((i, 1.0))
+        } else if (dot + 1.0).abs() < 1e-12 {
+            Some((i, -1.0))
+        } else {
+            None
+        }
+    })?;
+    let q = sep.axis_direction(i);
+    let qc: f64 = q.iter().zip(sep.center()).map(|(a, b)| a * b).sum();
+    // ⟨n, x⟩ = sign·(yᵢ + ⟨qᵢ, c⟩) ≥ offset.
+    let mut level = sign * offset - qc;
+    // A level that is a saddle of the axis up to rounding (the offset was written as ⟨n, c⟩ + s)
+    // is that saddle, so that the saddle-crossing laws (Kramers, the Lévy chain) apply.
+    let axis = &sep.axes()[i];
+    if let Some(s) = axis
+        .critical_points()
+        .saddles
+        .into_iter()
+        .find(|s| (level - s).abs() <= 1e-12 * (1.0 + s.abs()))
+    {
+        level = s;
+    }
+    let event = if sign > 0.0 {
+        Event::Boundaries {
+            lo: f64::NEG_INFINITY,
+            hi: level,
+        }
+    } else {
+        Event::Boundaries {
+            lo: level,
+            hi: f64::INFINITY,
+        }
+    };
+    let y0 = sep.to_axes(&spec.start)[i];
+    let noise = match spec.noise.projection(&q) {
+        (Some(sigma), None) => Noise::Brownian { sigma },
+        (None, Some((alpha, epsilon))) => Noise::Stable {
+            alpha,
+            beta: 0.0,
+            epsilon,
+        },
+        (Some(sigma), Some((alpha, epsilon))) => Noise::Mixed {
+            alpha,
+            beta: 0.0,
+            epsilon,
+            sigma_b: sigma / epsilon,
+        },
+        (None, None) => return None,
+    };
+    let landscape = axis.clone();
+    let scheme = if landscape.drift_flow(0.5, spec.dt).is_some() {
+        Scheme::Split
+    } else {
+        Scheme::Tamed
+    };
+    Simulation::new(SimulationSpec {
+        landscape,
+        noise,
+        scheme,
+        dt: spec.dt,
+        horizon: spec.horizon,
+        start: y0,
+        event,
+        bridge: spec.bridge,
+    })
+    .ok()
+}
+
+/// The predictions for a 1-D point.
+fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
+    let mut out = BTreeMap::new();
+    {
+        {
             let u = sim.landscape();
             let x0 = sim.start();
             let ev = sim.event();

@@ -2,6 +2,8 @@
 
 use serde::Deserialize;
 
+use crate::noise::vector::Shape;
+
 /// `[output]`: which files a run writes beyond summary.json and the PNG.
 #[derive(Debug, Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields)]
@@ -9,12 +11,23 @@ pub(crate) struct RawOutput {
     pub exit_times: Option<bool>,
 }
 
-/// The law of a ball's noise vector: isotropic (rotation invariant) or independent coordinates.
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum BallShape {
-    Isotropic,
-    Independent,
+/// A point in ℝᵈ: a number (1-D, or the first coordinate of a ball's start), an array, or the
+/// name of a minimum of the landscape (`"min:0"` is the deepest).
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(untagged)]
+pub(crate) enum RawPoint {
+    Number(f64),
+    Vector(Vec<f64>),
+    Name(String),
+}
+
+/// One Gaussian well of a `wells` landscape.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWell {
+    pub center: Vec<f64>,
+    pub depth: f64,
+    pub width: f64,
 }
 
 /// Which saddle a transition crosses.
@@ -91,15 +104,29 @@ pub(crate) enum RawLandscape {
         coefficients: Vec<f64>,
     },
     Quadratic {
-        #[serde(default)]
-        center: f64,
-        curvature: f64,
-        #[serde(default = "one_usize")]
-        dim: usize,
+        center: Option<RawPoint>,
+        curvature: Option<f64>,
+        dim: Option<usize>,
+        hessian: Option<Vec<Vec<f64>>>,
+        curvatures: Option<Vec<f64>>,
     },
     Flat {
         #[serde(default = "one_usize")]
         dim: usize,
+    },
+    Separable {
+        axes: Vec<RawLandscape>,
+        rotation: Option<Vec<Vec<f64>>>,
+        center: Option<Vec<f64>>,
+    },
+    Wells {
+        #[serde(default)]
+        confinement: f64,
+        wells: Vec<RawWell>,
+    },
+    MullerBrown {
+        #[serde(default = "one")]
+        scale: f64,
     },
 }
 
@@ -115,13 +142,16 @@ fn one_usize() -> usize {
 pub(crate) enum RawNoise {
     Brownian {
         sigma: f64,
+        covariance: Option<Vec<Vec<f64>>>,
+        sigmas: Option<Vec<f64>>,
     },
     Stable {
         alpha: AlphaSpec,
         epsilon: Option<f64>,
         #[serde(default)]
         beta: f64,
-        shape: Option<BallShape>,
+        shape: Option<Shape>,
+        scales: Option<Vec<f64>>,
     },
     Mixed {
         alpha: f64,
@@ -129,7 +159,62 @@ pub(crate) enum RawNoise {
         sigma_b: f64,
         #[serde(default)]
         beta: f64,
+        shape: Option<Shape>,
+        scales: Option<Vec<f64>>,
+        covariance: Option<Vec<Vec<f64>>>,
+        sigmas: Option<Vec<f64>>,
     },
+}
+
+/// The parts of a noise table that only a d-dimensional model uses.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct VectorExtras {
+    pub shape: Option<Shape>,
+    pub scales: Option<Vec<f64>>,
+    pub covariance: Option<Vec<Vec<f64>>>,
+    pub sigmas: Option<Vec<f64>>,
+}
+
+impl RawNoise {
+    /// The d-dimensional keys that were given, and the name of the first (for a 1-D model's error).
+    pub(crate) fn vector_extras(&self) -> (VectorExtras, Option<&'static str>) {
+        let e = match self.clone() {
+            RawNoise::Brownian {
+                covariance, sigmas, ..
+            } => VectorExtras {
+                covariance,
+                sigmas,
+                ..Default::default()
+            },
+            RawNoise::Stable { shape, scales, .. } => VectorExtras {
+                shape,
+                scales,
+                ..Default::default()
+            },
+            RawNoise::Mixed {
+                shape,
+                scales,
+                covariance,
+                sigmas,
+                ..
+            } => VectorExtras {
+                shape,
+                scales,
+                covariance,
+                sigmas,
+            },
+        };
+        let first = [
+            ("shape", e.shape.is_some()),
+            ("scales", e.scales.is_some()),
+            ("covariance", e.covariance.is_some()),
+            ("sigmas", e.sigmas.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, given)| *given)
+        .map(|(name, _)| name);
+        (e, first)
+    }
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -154,22 +239,33 @@ fn eight() -> usize {
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) enum RawEvent {
     Transition {
-        start: Option<f64>,
+        start: Option<RawPoint>,
         direction: Option<Direction>,
+        radius: Option<f64>,
     },
     Interval {
         domain: [f64; 2],
         start: Option<f64>,
     },
     Reach {
-        target: f64,
+        target: RawPoint,
         tolerance: f64,
-        start: f64,
+        start: RawPoint,
     },
     Ball {
         radius: f64,
-        #[serde(default)]
-        start: f64,
+        start: Option<RawPoint>,
+        center: Option<Vec<f64>>,
+    },
+    Box {
+        low: Vec<f64>,
+        high: Vec<f64>,
+        start: Option<RawPoint>,
+    },
+    Halfspace {
+        normal: Vec<f64>,
+        offset: f64,
+        start: Option<RawPoint>,
     },
 }
 

@@ -13,9 +13,12 @@ use super::{Event, Scheme};
 use crate::landscape::Landscape;
 use crate::noise::Increment;
 use crate::simd::Lanes;
-use crate::simd::math::{self, Cms, abs, is_finite, sign};
+use crate::simd::math::{self, Cms, abs, is_finite};
 
-use super::runner::BRIDGE_CUTOFF;
+use super::line::LineDrift;
+
+/// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0.
+pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
 
 /// How a lane's step ended: codes stored in an f64 lane.
 pub(super) const RUNNING: f64 = 0.0;
@@ -24,51 +27,11 @@ pub(super) const EXIT_HIGH: f64 = 2.0;
 pub(super) const NON_FINITE: f64 = 3.0;
 pub(super) const CENSORED: f64 = 4.0;
 
-/// The landscape's derivatives as plain coefficients.
-#[derive(Clone, Debug, PartialEq)]
-enum Drift {
-    Quartic {
-        k: f64,
-        w: f64,
-        w2: f64,
-        inv_w: f64,
-        far: f64,
-    },
-    Tilted {
-        k: f64,
-        w2: f64,
-        f: f64,
-    },
-    Asymmetric {
-        k: f64,
-        a: f64,
-        b: f64,
-    },
-    Piecewise {
-        w: f64,
-        km: f64,
-        ks: f64,
-        g: f64,
-        x1: f64,
-        x2: f64,
-    },
-    Polynomial {
-        d1: Vec<f64>,
-        d2: Vec<f64>,
-    },
-    Quadratic {
-        k: f64,
-        m: f64,
-    },
-    Flat,
-}
-
 /// Everything a step needs, fixed for a run.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Kernel {
-    drift: Drift,
-    /// e^{−2k w² dt/2} (quartic) or e^{−κ dt/2} (quadratic): the half-step flow's constant.
-    flow_e: f64,
+    /// U′, U″ and the half-step drift flow.
+    line: LineDrift,
     scheme: Scheme,
     gauss: f64,
     stable: Option<(Cms, f64, f64)>,
@@ -100,67 +63,13 @@ impl Kernel {
         bridge_scale: f64,
         max_steps: u64,
     ) -> Kernel {
-        let h = 0.5 * dt;
-        let (drift, flow_e) = match u {
-            Landscape::Quartic(q) => {
-                let (k, w) = q.coefficients();
-                let e = (-2.0 * (k * w * w * h)).exp();
-                (
-                    Drift::Quartic {
-                        k,
-                        w,
-                        w2: w * w,
-                        inv_w: 1.0 / w,
-                        far: w / (1.0 - e).sqrt(),
-                    },
-                    e,
-                )
-            }
-            Landscape::Tilted(t) => {
-                let (k, w, f) = t.coefficients();
-                (Drift::Tilted { k, w2: w * w, f }, f64::NAN)
-            }
-            Landscape::Asymmetric(a) => {
-                let (k, a, b) = a.coefficients();
-                (Drift::Asymmetric { k, a, b }, f64::NAN)
-            }
-            Landscape::PiecewiseQuadratic(p) => {
-                let [w, km, ks, g, x1, x2] = p.coefficients();
-                (
-                    Drift::Piecewise {
-                        w,
-                        km,
-                        ks,
-                        g,
-                        x1,
-                        x2,
-                    },
-                    f64::NAN,
-                )
-            }
-            Landscape::Polynomial(p) => {
-                let (d1, d2) = p.derivative_coefficients();
-                (
-                    Drift::Polynomial {
-                        d1: d1.to_vec(),
-                        d2: d2.to_vec(),
-                    },
-                    f64::NAN,
-                )
-            }
-            Landscape::Quadratic(q) => {
-                let (k, m) = q.coefficients();
-                (Drift::Quadratic { k, m }, (-k * h).exp())
-            }
-            Landscape::Flat(_) => (Drift::Flat, 1.0),
-        };
+        let line = LineDrift::new(u, 0.5 * dt);
         let (lo, hi, window) = match event {
             Event::Boundaries { lo, hi } => (lo, hi, false),
             Event::Window { lo, hi } => (lo, hi, true),
         };
         Kernel {
-            drift,
-            flow_e,
+            line,
             scheme,
             gauss: increment.gauss_scale(),
             stable: increment
@@ -180,73 +89,20 @@ impl Kernel {
     /// U′(x).
     #[inline(always)]
     fn grad<V: Lanes>(&self, x: V) -> V {
-        match &self.drift {
-            Drift::Quartic { k, w2, .. } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))),
-            Drift::Tilted { k, w2, f } => c::<V>(*k).mul(x).mul(x.mul(x).sub(c(*w2))).sub(c(*f)),
-            Drift::Asymmetric { k, a, b } => c::<V>(*k).mul(x).mul(x.add(c(*a))).mul(x.sub(c(*b))),
-            Drift::Piecewise {
-                w,
-                km,
-                ks,
-                g,
-                x1,
-                x2,
-            } => {
-                let y = abs(x);
-                let inner = c::<V>(-*ks).mul(y);
-                let outer = c::<V>(*km).mul(y.sub(c(*w)));
-                let d = V::select(y.le(c(*x2)), c(-*g), outer);
-                let d = V::select(y.le(c(*x1)), inner, d);
-                d.mul(sign(x))
-            }
-            Drift::Polynomial { d1, .. } => horner(d1, x),
-            Drift::Quadratic { k, m } => c::<V>(*k).mul(x.sub(c(*m))),
-            Drift::Flat => c(0.0),
-        }
+        self.line.grad(x)
     }
 
     /// U″(x) (for the implicit scheme's Newton steps).
     #[inline(always)]
     fn hess<V: Lanes>(&self, x: V) -> V {
-        match &self.drift {
-            Drift::Quartic { k, w2, .. } | Drift::Tilted { k, w2, .. } => {
-                c::<V>(*k).mul(c::<V>(3.0).mul(x).mul(x).sub(c(*w2)))
-            }
-            Drift::Asymmetric { k, a, b } => c::<V>(*k).mul(
-                c::<V>(3.0)
-                    .mul(x)
-                    .mul(x)
-                    .add(c::<V>(2.0 * (a - b)).mul(x))
-                    .sub(c(a * b)),
-            ),
-            Drift::Piecewise { km, ks, x1, x2, .. } => {
-                let y = abs(x);
-                let d = V::select(y.le(c(*x2)), c(0.0), c(*km));
-                V::select(y.le(c(*x1)), c(-*ks), d)
-            }
-            Drift::Polynomial { d2, .. } => horner(d2, x),
-            Drift::Quadratic { k, .. } => c(*k),
-            Drift::Flat => c(0.0),
-        }
+        self.line.hess(x)
     }
 
-    /// The exact drift flow over dt/2 (split scheme; only landscapes with a flow get here).
+    /// The exact drift flow over dt/2 (split scheme; [`Scheme::check`] lets only landscapes with a
+    /// flow get here).
     #[inline(always)]
     fn half_flow<V: Lanes>(&self, x: V) -> V {
-        match &self.drift {
-            Drift::Quartic { inv_w, far, .. } => {
-                // φ_t(x) = w·sign(y)/√(1 + (y⁻² − 1)E) with y = x/w, E = e^{−2kw²t}, written as
-                // x/√(y²(1 − E) + E) (one division, finite at x = 0); for |y| > 10¹⁵⁰ (y² would
-                // overflow) its limit w·sign(y)/√(1 − E).
-                let y = x.mul(c(*inv_w));
-                let e = c::<V>(self.flow_e);
-                let denom = y.mul(y).mul_add(c::<V>(1.0).sub(e), e);
-                let phi = x.div(denom.sqrt());
-                V::select(abs(y).lt(c(1e150)), phi, c::<V>(*far).mul(sign(y)))
-            }
-            Drift::Quadratic { m, .. } => x.sub(c(*m)).mul(c(self.flow_e)).add(c(*m)),
-            _ => x,
-        }
+        self.line.flow(x)
     }
 
     /// The noise increment over one step (consumes the stream words in a fixed order).
@@ -428,12 +284,4 @@ impl Kernel {
 #[inline(always)]
 fn lo_min<V: Lanes>(a: V, b: V) -> V {
     V::select(a.lt(b), a, b)
-}
-
-/// Σ c_k x^k by Horner's rule.
-#[inline(always)]
-fn horner<V: Lanes>(coef: &[f64], x: V) -> V {
-    coef.iter()
-        .rev()
-        .fold(c::<V>(0.0), |acc, &v| acc.mul(x).add(c(v)))
 }

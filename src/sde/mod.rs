@@ -1,21 +1,24 @@
-//! SDE integration: schemes, exit events, the lane kernel and the parallel runner.
+//! SDE integration: schemes, exit events, the lane kernels (1-D and ℝᵈ) and the parallel runner.
 //!
 //! `dX = −U′(X) dt + noise` is advanced on a fixed grid of step dt. Each path draws from its own
 //! stream [`crate::rng::stream`]`(seed, path)`, so every outcome is a pure function of
 //! (simulation, seed, path index) — identical for any thread count and lane width.
 
 mod ams;
-mod ball;
 mod event;
 mod lanes;
+mod line;
+mod region;
 mod runner;
 mod scheme;
+mod space;
 
 pub use ams::{AmsConfig, AmsEstimate, AmsRun};
-pub use ball::{BallNoise, BallSimulation, RadialLandscape};
 pub use event::{Event, Outcome, Side, exit_sample};
+pub use region::Region;
 pub use runner::{RunConfig, RunResult, Simulation, SimulationSpec, Trajectory};
 pub use scheme::Scheme;
+pub use space::{SpaceSimulation, SpaceSpec};
 
 /// Invalid simulation set-up: each variant carries the values it is about, and
 /// [`SdeError::field`] names the scenario field it concerns.

@@ -20,9 +20,6 @@ use crate::simd::{self, Isa, Lanes, Scalar, WithLanes};
 use crate::stats::ExitStats;
 use crate::stats::streaming::EXACT_MAX_PATHS;
 
-/// Bridge probabilities below e^{−36} ≈ 2e-16 are treated as 0.
-pub(super) const BRIDGE_CUTOFF: f64 = 36.0;
-
 /// A validated 1-D simulation: landscape, noise, scheme, step, horizon, start and event.
 #[derive(Clone, Debug)]
 pub struct Simulation {
@@ -214,32 +211,13 @@ impl Simulation {
     pub fn run(&self, cfg: &RunConfig, done: &AtomicU64, stop: &AtomicBool) -> RunResult {
         let width = cfg.lane_width.max(1);
         let isa = cfg.isa.unwrap_or_else(Isa::detect);
-        // A chunk is `rounds` lane-fulls of consecutive paths: long enough that the lanes idling
-        // while a chunk's last paths finish cost little, short enough for ≥ 8 chunks per thread.
-        // Outcomes do not depend on it (each path has its own stream).
         let lanes = width.next_multiple_of(isa.lanes() * BUNDLE) as u64;
-        let per_thread = cfg.paths / (lanes * rayon::current_num_threads() as u64 * 8).max(1);
-        let chunk = lanes * per_thread.clamp(8, 512);
-        let n_chunks = cfg.paths.div_ceil(chunk);
-        // Statistics are integer sums, merged in whatever order the threads finish: the result is
-        // the same for any split. Outcomes, when kept, are put back in path order.
-        let empty = || (self.stats(cfg), 0u64, Vec::new());
-        let (mut stats, steps, mut parts) = (0..n_chunks)
-            .into_par_iter()
-            .fold(empty, |(mut st, steps, mut parts), c| {
-                let lo = cfg.first_path + c * chunk;
-                let hi = (lo + chunk).min(cfg.first_path + cfg.paths);
-                let (outs, s) = self.run_lanes(isa, (cfg.seed, lo, hi, width), done, stop);
-                outs.iter().for_each(|o| st.push(o));
-                if cfg.outcomes {
-                    parts.push((c, outs));
-                }
-                (st, steps + s, parts)
-            })
-            .reduce(empty, merge_parts);
-        stats.normalize();
-        parts.sort_unstable_by_key(|p| p.0);
-        let outcomes = parts.into_iter().flat_map(|p| p.1).collect();
+        let (stats, steps, outcomes) = drive(
+            cfg,
+            lanes,
+            || self.stats(cfg),
+            |lo, hi| self.run_lanes(isa, (cfg.seed, lo, hi, width), done, stop),
+        );
         let trajectories = (0..cfg.record.min(cfg.paths))
             .map(|i| {
                 let mut t = Trajectory {
@@ -353,8 +331,45 @@ fn noise_generic<V: Lanes>(sim: &Simulation, paths: u64, steps: u64, seed: u64) 
     out.iter().sum()
 }
 
+/// Runs `cfg.paths` paths from `cfg.first_path` in chunks of consecutive indices on the rayon
+/// pool: `chunk(lo, hi)` simulates paths [lo, hi) and returns their outcomes in path order and the
+/// steps taken. Returns the merged statistics, the steps, and the outcomes in path order when
+/// `cfg.outcomes` (empty otherwise).
+///
+/// A chunk is a whole number of lane-fulls (`lanes` paths): long enough that the lanes idling while
+/// a chunk's last paths finish cost little, short enough for ≥ 8 chunks per thread. Outcomes do
+/// not depend on it (each path has its own stream); statistics are integer sums, merged in whatever
+/// order the threads finish, so the result is the same for any split.
+pub(super) fn drive(
+    cfg: &RunConfig,
+    lanes: u64,
+    empty: impl Fn() -> ExitStats + Sync + Send,
+    chunk: impl Fn(u64, u64) -> (Vec<Outcome>, u64) + Sync + Send,
+) -> (ExitStats, u64, Vec<Outcome>) {
+    let per_thread = cfg.paths / (lanes * rayon::current_num_threads() as u64 * 8).max(1);
+    let size = lanes * per_thread.clamp(8, 512);
+    let n_chunks = cfg.paths.div_ceil(size);
+    let start = || (empty(), 0u64, Vec::new());
+    let (mut stats, steps, mut parts) = (0..n_chunks)
+        .into_par_iter()
+        .fold(start, |(mut st, steps, mut parts), c| {
+            let lo = cfg.first_path + c * size;
+            let hi = (lo + size).min(cfg.first_path + cfg.paths);
+            let (outs, s) = chunk(lo, hi);
+            outs.iter().for_each(|o| st.push(o));
+            if cfg.outcomes {
+                parts.push((c, outs));
+            }
+            (st, steps + s, parts)
+        })
+        .reduce(start, merge_parts);
+    stats.normalize();
+    parts.sort_unstable_by_key(|p| p.0);
+    (stats, steps, parts.into_iter().flat_map(|p| p.1).collect())
+}
+
 /// Chunk results combined: statistics merged, steps summed, kept outcomes collected.
-pub(super) fn merge_parts(
+fn merge_parts(
     mut a: (ExitStats, u64, Vec<(u64, Vec<Outcome>)>),
     b: (ExitStats, u64, Vec<(u64, Vec<Outcome>)>),
 ) -> (ExitStats, u64, Vec<(u64, Vec<Outcome>)>) {
