@@ -513,3 +513,94 @@ fn exit_points_follow_the_levy_measure() {
         );
     }
 }
+
+/// Bad d-dimensional input gets one line naming the file, the field and (where it can be found) the
+/// line, and exit code 2: a wrong-length vector, a non-orthogonal rotation, a Hessian or covariance
+/// that is not positive definite, a start outside the domain, an event of the wrong dimension, a
+/// missing noise shape, a scheme that does not apply.
+#[test]
+fn bad_d_dimensional_input_fails_with_one_line() {
+    const BASE: &str = "name = \"bad\"\npaths = 10\nhorizon = 10.0\n\
+[landscape]\nkind = \"separable\"\nrotation = [[0.6, 0.8], [-0.8, 0.6]]\n\
+axes = [{ kind = \"quartic\", width = 1.0, height = 0.25 }, { kind = \"quadratic\", curvature = 1.0 }]\n\
+[noise]\nkind = \"stable\"\nalpha = 1.5\nepsilon = 0.1\nshape = \"independent\"\n\
+[integrator]\ndt = 0.01\n\
+[event]\nkind = \"halfspace\"\nnormal = [0.6, 0.8]\noffset = 0.0\nstart = \"min:0\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "non-orthogonal rotation",
+            BASE.replace("[-0.8, 0.6]]", "[-0.8, 0.7]]"),
+            ":6:1: landscape.rotation must be orthogonal (QQᵀ = I), got max |QQᵀ − I| = 1.300e-1",
+        ),
+        (
+            "wrong-length normal",
+            BASE.replace("normal = [0.6, 0.8]", "normal = [0.6, 0.8, 0.0]"),
+            ":17:1: event.normal must have 2 entries (the dimension), got 3",
+        ),
+        (
+            "start outside the domain",
+            BASE.replace("start = \"min:0\"", "start = [1.0, 1.0]"),
+            ":19:1: event.start [1.0, 1.0] is not inside the domain it should leave",
+        ),
+        (
+            "unknown minimum",
+            BASE.replace("start = \"min:0\"", "start = \"min:7\""),
+            ":19:1: event.start \"min:7\": the landscape has 2 minima (min:0 … min:1)",
+        ),
+        (
+            "missing noise shape",
+            BASE.replace("shape = \"independent\"\n", ""),
+            "noise.shape is required for stable noise in more than one dimension",
+        ),
+        (
+            "non-positive-definite Hessian",
+            BASE.replace(
+                "kind = \"separable\"\nrotation = [[0.6, 0.8], [-0.8, 0.6]]\naxes = [{ kind = \"quartic\", width = 1.0, height = 0.25 }, { kind = \"quadratic\", curvature = 1.0 }]",
+                "kind = \"quadratic\"\nhessian = [[1.0, 2.0], [2.0, 1.0]]",
+            ),
+            "landscape.hessian must be positive definite, got smallest eigenvalue -1.000000e0",
+        ),
+        (
+            "non-positive-definite covariance",
+            BASE.replace(
+                "kind = \"stable\"\nalpha = 1.5\nepsilon = 0.1\nshape = \"independent\"",
+                "kind = \"brownian\"\nsigma = 0.5\ncovariance = [[1.0, 0.0], [0.0, -1.0]]",
+            ),
+            "noise.covariance must be positive definite",
+        ),
+        (
+            "split without a flow",
+            BASE.replace(
+                "kind = \"separable\"\nrotation = [[0.6, 0.8], [-0.8, 0.6]]\naxes = [{ kind = \"quartic\", width = 1.0, height = 0.25 }, { kind = \"quadratic\", curvature = 1.0 }]",
+                "kind = \"muller-brown\"",
+            )
+            .replace("dt = 0.01", "dt = 0.001\nscheme = \"split\""),
+            "integrator.scheme \"split\" needs an exact drift flow, which the muller-brown landscape does not have",
+        ),
+        (
+            "1-D event on a surface",
+            BASE.replace(
+                "kind = \"halfspace\"\nnormal = [0.6, 0.8]\noffset = 0.0\nstart = \"min:0\"",
+                "kind = \"interval\"\ndomain = [-1.0, 1.0]",
+            ),
+            "event.kind \"interval\" is 1-D; in ℝᵈ use \"box\", \"ball\" or \"halfspace\"",
+        ),
+    ];
+    for (what, text, want) in cases {
+        let f = dir.path().join("bad.toml");
+        std::fs::write(&f, &text).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_levylab"))
+            .args(["validate", f.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        // One line about the file, then `validate`'s count of invalid files.
+        let lines: Vec<&str> = err.trim_end().lines().collect();
+        assert_eq!(lines.len(), 2, "{what}: {err}");
+        assert!(lines[0].contains(want), "{what}: expected {want:?} in {err}");
+        assert!(lines[0].contains("bad.toml"), "{what}: {err}");
+        assert_eq!(lines[1], "levylab: 1 of 1 scenario files are invalid");
+    }
+}
