@@ -46,6 +46,33 @@ def numba_stable(paths, alpha, eps, dt, max_steps, seed):
 
 
 @njit(parallel=True, fastmath=False)
+def numba_stable_2d(paths, alpha, eps, dt, max_steps, seed):
+    """U = y1^4/4 - y1^2/2 + y2^2/2 with i.i.d. SaS coordinates; ends when y1 >= 0."""
+    steps = np.zeros(paths, dtype=np.int64)
+    scale = eps * dt ** (1.0 / alpha)
+    for p in prange(paths):
+        np.random.seed(seed + p)
+        x = -1.0
+        y = 0.0
+        n = 0
+        while n < max_steps:
+            v = np.pi * (np.random.random() - 0.5)
+            w = -np.log(np.random.random())
+            s1 = (np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha)
+                  * (np.cos((1.0 - alpha) * v) / w) ** ((1.0 - alpha) / alpha))
+            v = np.pi * (np.random.random() - 0.5)
+            w = -np.log(np.random.random())
+            s2 = (np.sin(alpha * v) / np.cos(v) ** (1.0 / alpha)
+                  * (np.cos((1.0 - alpha) * v) / w) ** ((1.0 - alpha) / alpha))
+            x, y = x - (x * x * x - x) * dt + scale * s1, y - y * dt + scale * s2
+            n += 1
+            if x >= 0.0:
+                break
+        steps[p] = n
+    return steps
+
+
+@njit(parallel=True, fastmath=False)
 def numba_brownian(paths, sigma, dt, max_steps, seed):
     steps = np.zeros(paths, dtype=np.int64)
     scale = sigma * np.sqrt(dt)
@@ -62,29 +89,42 @@ def numba_brownian(paths, sigma, dt, max_steps, seed):
     return steps
 
 
-SCENARIO = """name = "{name}"
-seed = 1
-paths = {paths}
-horizon = {horizon}
-[landscape]
+LINE = """[landscape]
 kind = "quartic"
 width = 1.0
 height = 0.25
-[noise]
-{noise}
-[integrator]
-dt = {dt}
 [event]
 kind = "transition"
 start = -1.0
 """
 
+PLANE = """[landscape]
+kind = "separable"
+axes = [{ kind = "quartic", width = 1.0, height = 0.25 }, { kind = "quadratic", curvature = 1.0 }]
+[event]
+kind = "halfspace"
+normal = [1.0, 0.0]
+offset = 0.0
+start = [-1.0, 0.0]
+"""
 
-def levylab_rate(binary, name, noise, paths, dt, horizon, threads):
+SCENARIO = """name = "{name}"
+seed = 1
+paths = {paths}
+horizon = {horizon}
+[noise]
+{noise}
+[integrator]
+dt = {dt}
+{model}"""
+
+
+def levylab_rate(binary, name, noise, model, paths, dt, horizon, threads):
     with tempfile.TemporaryDirectory() as d:
         f = os.path.join(d, "s.toml")
         with open(f, "w") as fh:
-            fh.write(SCENARIO.format(name=name, paths=paths, horizon=horizon, noise=noise, dt=dt))
+            fh.write(SCENARIO.format(name=name, paths=paths, horizon=horizon, noise=noise, dt=dt,
+                                     model=model))
         cmd = [binary, "run", f, "--out", d, "--quiet"]
         if threads:
             cmd += ["--threads", str(threads)]
@@ -108,18 +148,23 @@ def main():
     print(f"numba {numba.__version__}, threads {numba.get_num_threads()}, paths {args.paths}, dt {dt}")
     print(f"{'case':<28} {'numba M steps/s':>16} {'levylab M steps/s':>18} {'ratio':>7}   means (numba, levylab)")
     cases = [
-        ("alpha-stable 1.5, eps 0.1", "stable", 'kind = "stable"\nalpha = 1.5\nepsilon = 0.1',
+        ("alpha-stable 1.5, eps 0.1", "stable", 'kind = "stable"\nalpha = 1.5\nepsilon = 0.1', LINE,
          lambda n: numba_stable(n, 1.5, 0.1, dt, max_steps, 1), args.paths),
-        ("Brownian sigma 0.5", "brownian", 'kind = "brownian"\nsigma = 0.5',
+        ("Brownian sigma 0.5", "brownian", 'kind = "brownian"\nsigma = 0.5', LINE,
          lambda n: numba_brownian(n, 0.5, dt, max_steps, 1), 5 * args.paths),
+        # 2-D: the double well times a quadratic valley, i.i.d. stable coordinates (two CMS draws per
+        # step in both programs); a path-step is one step of the 2-D state.
+        ("2-D independent 1.5, eps 0.1", "plane",
+         'kind = "stable"\nalpha = 1.5\nepsilon = 0.1\nshape = "independent"', PLANE,
+         lambda n: numba_stable_2d(n, 1.5, 0.1, dt, max_steps, 1), args.paths),
     ]
-    for label, name, noise, reference, paths in cases:
+    for label, name, noise, model, reference, paths in cases:
         reference(64)  # compile
         t0 = time.perf_counter()
         steps = reference(paths)
         wall = time.perf_counter() - t0
         numba_rate = steps.sum() / wall
-        rate, mean = levylab_rate(args.levylab, name, noise, paths, dt, horizon, args.threads)
+        rate, mean = levylab_rate(args.levylab, name, noise, model, paths, dt, horizon, args.threads)
         print(f"{label:<28} {numba_rate / 1e6:>16.1f} {rate / 1e6:>18.1f} {rate / numba_rate:>7.2f}"
               f"   {steps.mean() * dt:.2f}, {mean:.2f}")
 

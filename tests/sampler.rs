@@ -292,7 +292,8 @@ fn invalid_parameters_are_rejected() {
     );
 }
 
-/// Stable increments at α = 2 are N(0, 2ε²dt): the stable SDE at α = 2 is the Brownian one with σ = √2·ε.
+/// Stable increments at α = 2, as the simulation kernel draws them ([`Increment::draws`]), are
+/// N(0, 2ε²dt): the stable SDE at α = 2 is the Brownian one with σ = √2·ε.
 #[test]
 fn alpha_two_increment_is_brownian_with_sqrt_two_epsilon() {
     let (eps, dt) = (0.3, 0.01);
@@ -303,13 +304,13 @@ fn alpha_two_increment_is_brownian_with_sqrt_two_epsilon() {
     }
     .increment(dt)
     .unwrap();
-    let xs = draws(&inc, N_KS, 31, 0);
+    let xs = inc.draws(31, 0, N_KS);
     let sd = 2f64.sqrt() * eps * dt.sqrt();
     let d = ks_statistic(&xs, |x| normal_cdf(x / sd));
     assert!(d * (N_KS as f64).sqrt() < KS_CRIT_0_001);
 }
 
-/// ε·L_dt at α = 1, β ≠ 0 has log φ(u) = −dt|εu|(1 + iβ(2/π) sign(u) ln|εu|): this checks the extra
+/// ε·L_dt at α = 1, β ≠ 0 (the kernel's draws) has log φ(u) = −dt|εu|(1 + iβ(2/π) sign(u) ln|εu|): this checks the extra
 /// (2/π)β dt ln dt drift of the increment. Tolerance 5 SE of the empirical CF.
 #[test]
 fn alpha_one_skewed_increment_has_the_exact_law() {
@@ -321,7 +322,7 @@ fn alpha_one_skewed_increment_has_the_exact_law() {
     }
     .increment(dt)
     .unwrap();
-    let xs = draws(&inc, 200_000, 32, 0);
+    let xs = inc.draws(32, 0, 200_000);
     for u in [5.0, 20.0, 80.0] {
         let eu = eps * u;
         let re_l = -dt * eu;
@@ -346,7 +347,7 @@ fn alpha_one_skewed_increment_has_the_exact_law() {
     }
     .increment(dt)
     .unwrap();
-    let ys = draws(&mixed, 200_000, 33, 0);
+    let ys = mixed.draws(33, 0, 200_000);
     let var = ys.iter().map(|y| y * y).sum::<f64>() / ys.len() as f64;
     let want = (2.0 * 0.04 + 0.04 * 2.25) * dt;
     // SE of a Gaussian sample variance: want·√(2/n).

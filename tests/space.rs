@@ -599,7 +599,10 @@ axes = [{ kind = \"quartic\", width = 1.0, height = 0.25 }, { kind = \"quadratic
         // One line about the file, then `validate`'s count of invalid files.
         let lines: Vec<&str> = err.trim_end().lines().collect();
         assert_eq!(lines.len(), 2, "{what}: {err}");
-        assert!(lines[0].contains(want), "{what}: expected {want:?} in {err}");
+        assert!(
+            lines[0].contains(want),
+            "{what}: expected {want:?} in {err}"
+        );
         assert!(lines[0].contains("bad.toml"), "{what}: {err}");
         assert_eq!(lines[1], "levylab: 1 of 1 scenario files are invalid");
     }

@@ -328,12 +328,12 @@ fn fig_densities_paths(c: &Ctx) -> anyhow::Result<()> {
             epsilon: 1.0,
         }
         .increment(0.01)?;
-        let mut r = crate::rng::stream(5, k as u64);
+        let steps = inc.draws(5, k as u64, 1000);
         let mut x = 0.0;
         let path: Vec<(f64, f64)> = (0..=1000)
             .map(|i| {
                 if i > 0 {
-                    x += inc.sample(&mut r);
+                    x += steps[i - 1];
                 }
                 (i as f64 * 0.01, x)
             })

@@ -8,9 +8,8 @@ pub mod cdf;
 mod stable;
 pub mod vector;
 
-use rand::Rng;
-use rand::distr::Distribution;
-use rand_distr::StandardNormal;
+use crate::simd::math::{self, Cms};
+use crate::simd::{Lanes, Scalar};
 
 pub use stable::{Param, Stable, StandardStable, c_alpha};
 
@@ -222,18 +221,54 @@ impl Increment {
     }
 }
 
-impl Distribution<f64> for Increment {
-    #[inline]
-    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        let mut dx = 0.0;
-        if self.gauss_scale > 0.0 {
-            let z: f64 = StandardNormal.sample(rng);
-            dx += self.gauss_scale * z;
+impl Increment {
+    /// The coefficients the lane kernels draw this increment with.
+    pub(crate) fn lanes(&self) -> LaneIncrement {
+        LaneIncrement {
+            gauss: self.gauss_scale,
+            stable: self
+                .stable
+                .map(|s| (Cms::new(s.law.alpha(), s.law.beta()), s.scale, s.drift)),
         }
-        if let Some(s) = &self.stable {
-            dx += s.scale * s.law.sample(rng) + s.drift;
+    }
+
+    /// `n` consecutive increments of path `path`'s stream of `seed`, drawn exactly as the
+    /// simulation kernel draws them (the same words of [`crate::rng::stream_state`], the same
+    /// functions): the increments of a simulated path, without the scheme and the event. Bridge
+    /// words, when a simulation uses them, come after each increment and are not drawn here.
+    pub fn draws(&self, seed: u64, path: u64, n: usize) -> Vec<f64> {
+        let l = self.lanes();
+        let mut s = crate::rng::stream_state(seed, path);
+        (0..n).map(|_| l.draw::<Scalar>(&mut s).0).collect()
+    }
+}
+
+/// An increment's coefficients for the lane kernels: the Gaussian part's SD and the stable part as
+/// (CMS constants, scale, drift).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LaneIncrement {
+    gauss: f64,
+    stable: Option<(Cms, f64, f64)>,
+}
+
+impl LaneIncrement {
+    /// One increment per lane: two words for the Gaussian part (Box–Muller), then two for the
+    /// stable part (V and W of Chambers–Mallows–Stuck), in this order.
+    #[inline(always)]
+    pub(crate) fn draw<V: Lanes>(&self, s: &mut [V::U; 4]) -> V {
+        let mut dl = V::splat(0.0);
+        if self.gauss > 0.0 {
+            let w1 = math::xoshiro::<V>(s);
+            let w2 = math::xoshiro::<V>(s);
+            dl = V::splat(self.gauss).mul(math::normal::<V>(w1, w2));
         }
-        dx
+        if let Some((cms, scale, drift)) = &self.stable {
+            let w1 = math::xoshiro::<V>(s);
+            let w2 = math::xoshiro::<V>(s);
+            let x = cms.sample::<V>(w1, w2);
+            dl = dl.add(V::splat(*scale).mul_add(x, V::splat(*drift)));
+        }
+        dl
     }
 }
 

@@ -11,6 +11,19 @@
 //! | `levy_exact_right` | same, bounded interval | exact probability to leave through the upper end |
 //! | `getoor` | stable (any α ≤ 2, β = 0), flat landscape, `interval` or `ball` | exact mean exit time |
 //! | `mfpt_exact` (ball) | Brownian, flat, `ball` | (r² − \|x\|²)/(dσ²) |
+//! | every 1-D key | separable landscape in ℝᵈ, `halfspace` normal to one of its axes | the 1-D theory of the projected process (below) |
+//!
+//! # The projected process (exact in ℝᵈ)
+//! For U(x) = Σⱼ Uⱼ(yⱼ), y = Q(x − c), the i-th coordinate yᵢ = ⟨qᵢ, x − c⟩ (qᵢ the i-th row of Q)
+//! satisfies dyᵢ = ⟨qᵢ, dX⟩ = −⟨qᵢ, ∇U(X)⟩dt + ⟨qᵢ, dL⟩, and ∇U(X) = Qᵀ(U′ⱼ(yⱼ))ⱼ, so
+//! ⟨qᵢ, ∇U⟩ = Uᵢ′(yᵢ) (Q orthogonal): yᵢ is a 1-D SDE on its own, driven by the 1-D Lévy process
+//! ⟨qᵢ, L⟩ (a linear image of a Lévy process is one). Its law: Brownian with variance qᵢᵀΣqᵢ for
+//! Brownian noise of covariance Σ; for isotropic stable noise E e^{iu⟨qᵢ,L_t⟩} = exp(−t\|uqᵢ\|^α) =
+//! exp(−t\|u\|^α), the same ε; for independent coordinates with scales sⱼ,
+//! E e^{iu⟨qᵢ,L_t⟩} = Πⱼ exp(−t\|uqᵢⱼsⱼ\|^α), SαS with scale ε(Σⱼ\|qᵢⱼsⱼ\|^α)^{1/α}. A halfspace
+//! ⟨±qᵢ, x⟩ ≥ b is the level yᵢ ≥ b − ⟨qᵢ, c⟩ (or yᵢ ≤ −b − ⟨qᵢ, c⟩), so the d-dimensional exit
+//! time is the 1-D first-passage time of yᵢ, and the 1-D exact values (quadrature, nonlocal solver)
+//! are exact for it.
 
 use std::collections::BTreeMap;
 
@@ -69,9 +82,74 @@ fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
                 out = line_predictions(&line);
             }
         }
+        (u, Region::Near { targets, .. }) => minimum_transitions(sim, u, targets, &mut out),
         _ => {}
     }
     out
+}
+
+/// Transitions between minima in ℝᵈ: the Eyring–Kramers chain (Brownian, covariance σ²I) and the
+/// Imkeller–Pavlyukevich jump law (symmetric stable, α < 2, no Brownian part) — see
+/// [`theory::space`]. `kramers`: 1/Σⱼ qᵢⱼ when the targets are all the other minima, the chain's
+/// hitting time for one target minimum; `levy_ip`: the mean time to jump out of the start's basin
+/// (when the targets are all the other minima).
+fn minimum_transitions(
+    sim: &SpaceSimulation,
+    u: &Surface,
+    targets: &[Vec<f64>],
+    out: &mut BTreeMap<&'static str, f64>,
+) {
+    let spec = sim.spec();
+    let d = sim.dim();
+    let minima = u.minima();
+    let index_of = |x: &[f64]| {
+        minima
+            .iter()
+            .position(|m| dist(&m.x, x) <= 1e-9 * (1.0 + dist(x, &vec![0.0; d])))
+    };
+    let Some(own) = (0..minima.len()).min_by(|&i, &j| {
+        dist(&minima[i].x, &spec.start).total_cmp(&dist(&minima[j].x, &spec.start))
+    }) else {
+        return;
+    };
+    let Some(target_idx) = targets
+        .iter()
+        .map(|t| index_of(t))
+        .collect::<Option<Vec<usize>>>()
+    else {
+        return;
+    };
+    if target_idx.contains(&own) {
+        return;
+    }
+    let all_others = target_idx.len() + 1 == minima.len();
+    let noise = &spec.noise;
+    let sigma = noise.covariance().and_then(|c| {
+        let isotropic =
+            (0..d).all(|i| (0..d).all(|j| c[i * d + j] == if i == j { c[0] } else { 0.0 }));
+        isotropic.then(|| c[0].sqrt())
+    });
+    match (sigma, noise.stable_part()) {
+        (Some(s), None) => {
+            if let Ok(q) = theory::space::kramers_chain(u, s) {
+                let value = if all_others {
+                    let rate = -q[own][own];
+                    (rate > 0.0).then(|| 1.0 / rate)
+                } else {
+                    let target: Vec<bool> =
+                        (0..minima.len()).map(|k| target_idx.contains(&k)).collect();
+                    theory::chain_absorption_time(&q, &target, &vec![0.0; minima.len()], own).ok()
+                };
+                put(out, Prediction::Kramers.key(), value);
+            }
+        }
+        (None, Some(st)) if st.alpha < 2.0 && all_others => put(
+            out,
+            Prediction::LevyIp.key(),
+            theory::space::levy_basin_exit_time(u, own, st).ok(),
+        ),
+        _ => {}
+    }
 }
 
 fn dist(a: &[f64], b: &[f64]) -> f64 {

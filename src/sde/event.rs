@@ -96,64 +96,6 @@ impl Event {
         }
     }
 
-    /// Whether a step from `prev` to `x` passed over a window without landing in it. A continuous
-    /// (Brownian) path must have crossed the window, so it counts as a hit; a jump may skip it.
-    #[inline]
-    pub fn passed_over(&self, prev: f64, x: f64) -> bool {
-        match *self {
-            Event::Window { lo, hi } => (prev < lo && x > hi) || (prev > hi && x < lo),
-            Event::Boundaries { .. } => false,
-        }
-    }
-
-    /// The side by which a path moving from `prev` to `x` triggered the event.
-    #[inline]
-    pub fn side(&self, prev: f64, x: f64) -> Side {
-        match *self {
-            Event::Boundaries { lo, .. } => {
-                if x <= lo {
-                    Side::Low
-                } else {
-                    Side::High
-                }
-            }
-            Event::Window { lo, .. } => {
-                if prev < lo {
-                    Side::Low
-                } else {
-                    Side::High
-                }
-            }
-        }
-    }
-
-    /// The boundary a Brownian bridge from `a` to `b` (both not hitting) could touch, with its side:
-    /// the nearest finite boundary on the side where both points lie.
-    #[inline]
-    pub fn bridge_boundary(&self, a: f64, b: f64) -> Option<(f64, Side)> {
-        match *self {
-            Event::Boundaries { lo, hi } => {
-                // Both inside (lo, hi); either boundary could be touched; the nearer dominates.
-                let dl = (a - lo).min(b - lo);
-                let dh = (hi - a).min(hi - b);
-                if dl <= dh {
-                    lo.is_finite().then_some((lo, Side::Low))
-                } else {
-                    hi.is_finite().then_some((hi, Side::High))
-                }
-            }
-            Event::Window { lo, hi } => {
-                if a < lo && b < lo {
-                    Some((lo, Side::Low))
-                } else if a > hi && b > hi {
-                    Some((hi, Side::High))
-                } else {
-                    None // jumped across the window between grid points; no continuous path from a to b misses it
-                }
-            }
-        }
-    }
-
     /// Checks the start point is a valid (not yet hit) state.
     pub fn check_start(&self, x0: f64) -> Result<(), super::SdeError> {
         let (lo, hi) = match *self {

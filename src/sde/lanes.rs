@@ -11,9 +11,9 @@
 
 use super::{Event, Scheme};
 use crate::landscape::Landscape;
-use crate::noise::Increment;
+use crate::noise::{Increment, LaneIncrement};
 use crate::simd::Lanes;
-use crate::simd::math::{self, Cms, abs, is_finite};
+use crate::simd::math::{self, abs, is_finite};
 
 use super::line::LineDrift;
 
@@ -33,8 +33,8 @@ pub(super) struct Kernel {
     /// U′, U″ and the half-step drift flow.
     line: LineDrift,
     scheme: Scheme,
-    gauss: f64,
-    stable: Option<(Cms, f64, f64)>,
+    /// The noise increment's coefficients.
+    increment: LaneIncrement,
     dt: f64,
     lo: f64,
     hi: f64,
@@ -71,10 +71,7 @@ impl Kernel {
         Kernel {
             line,
             scheme,
-            gauss: increment.gauss_scale(),
-            stable: increment
-                .stable_part()
-                .map(|(a, b, scale, drift)| (Cms::new(a, b), scale, drift)),
+            increment: increment.lanes(),
             dt,
             lo,
             hi,
@@ -108,19 +105,7 @@ impl Kernel {
     /// The noise increment over one step (consumes the stream words in a fixed order).
     #[inline(always)]
     fn increment<V: Lanes>(&self, s: &mut [V::U; 4]) -> V {
-        let mut dl = c::<V>(0.0);
-        if self.gauss > 0.0 {
-            let w1 = math::xoshiro::<V>(s);
-            let w2 = math::xoshiro::<V>(s);
-            dl = c::<V>(self.gauss).mul(math::normal::<V>(w1, w2));
-        }
-        if let Some((cms, scale, drift)) = &self.stable {
-            let w1 = math::xoshiro::<V>(s);
-            let w2 = math::xoshiro::<V>(s);
-            let x = cms.sample::<V>(w1, w2);
-            dl = dl.add(c::<V>(*scale).mul_add(x, c(*drift)));
-        }
-        dl
+        self.increment.draw::<V>(s)
     }
 
     /// The increment of one step, as [`Self::step`] draws it (the bridge word included).
@@ -150,15 +135,21 @@ impl Kernel {
         }
     }
 
+    /// y + dt·U′(y) − z. (A method, not a closure: closures are not inlined into the entry point
+    /// compiled for the instruction set, and would run without it.)
+    #[inline(always)]
+    fn residual<V: Lanes>(&self, y: V, z: V) -> V {
+        c::<V>(self.dt).mul_add(self.grad(y), y).sub(z)
+    }
+
     /// Solves y + dt·U′(y) = z lane by lane: a bracket grown until it contains the root, then
     /// safeguarded Newton; finished lanes are frozen by masks, so each lane does exactly what a
     /// one-lane run does.
     #[inline(always)]
     fn solve_implicit<V: Lanes>(&self, z: V) -> V {
         let dt = c::<V>(self.dt);
-        let g = |y: V| dt.mul_add(self.grad(y), y).sub(z);
         let zero = c::<V>(0.0);
-        let g0 = g(z);
+        let g0 = self.residual(z, z);
         let g0_pos = zero.lt(g0);
         let mut done = V::or(V::not(is_finite(z)), g0.eq(zero));
         let mut result = z;
@@ -166,7 +157,7 @@ impl Kernel {
         let mut step = abs(z).add(c(1.0)).mul(c(0.5));
         let mut far = dir.mul_add(step, z);
         for _ in 0..1100 {
-            let gf_pos = zero.lt(g(far));
+            let gf_pos = zero.lt(self.residual(far, z));
             let same = V::or(
                 V::and(gf_pos, g0_pos),
                 V::and(V::not(gf_pos), V::not(g0_pos)),
@@ -191,7 +182,7 @@ impl Kernel {
             if V::bits(act) == 0 {
                 break;
             }
-            let gy = g(y);
+            let gy = self.residual(y, z);
             let root = V::and(act, gy.eq(zero));
             result = V::select(root, y, result);
             done = V::or(done, root);
@@ -284,4 +275,47 @@ impl Kernel {
 #[inline(always)]
 fn lo_min<V: Lanes>(a: V, b: V) -> V {
     V::select(a.lt(b), a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::landscape::{Polynomial, Potential, Quartic};
+    use crate::noise::Noise;
+    use crate::simd::Scalar;
+
+    fn kernel(u: &Landscape, scheme: Scheme, dt: f64) -> Kernel {
+        let inc = Noise::Brownian { sigma: 0.5 }.increment(dt).unwrap();
+        let event = Event::Boundaries {
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+        };
+        Kernel::new(u, &inc, scheme, dt, event, true, false, 0.0, 1000)
+    }
+
+    /// The kernel's implicit step solves y + dt·U′(y) = z to rounding, from far on both sides.
+    #[test]
+    fn implicit_step_solves_its_equation() {
+        let q = Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap());
+        let p = Landscape::Polynomial(Polynomial::new(vec![0.0, 0.3, -0.5, 0.0, 0.25]).unwrap());
+        for u in [q, p] {
+            let k = kernel(&u, Scheme::Implicit, 0.01);
+            for z in [-1e6, -30.0, -1.0, -0.2, 0.0, 0.4, 3.0, 1e8] {
+                let y = k.solve_implicit(Scalar(z)).0;
+                let r = y + 0.01 * u.grad(y) - z;
+                assert!(r.abs() <= 1e-12 * (1.0 + z.abs()), "z = {z}: residual {r}");
+            }
+        }
+    }
+
+    /// With no noise and a small step every scheme of the kernel moves by −U′(x)·dt to first order.
+    #[test]
+    fn schemes_agree_for_small_steps() {
+        let u = Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap());
+        for s in Scheme::ALL {
+            let k = kernel(&u, s, 1e-6);
+            let y = k.scheme_step(Scalar(0.3), Scalar(0.0)).0;
+            assert!((y - (0.3 - u.grad(0.3) * 1e-6)).abs() < 1e-11, "{s:?}");
+        }
+    }
 }

@@ -185,7 +185,11 @@ impl Drift {
                 g[0] = gx;
                 g[1] = gy;
             }
-            Drift::Flat => g.iter_mut().for_each(|v| *v = c(0.0)),
+            Drift::Flat => {
+                for v in g.iter_mut() {
+                    *v = c(0.0);
+                }
+            }
         }
     }
 
@@ -233,7 +237,9 @@ impl Drift {
             }
             Drift::Flat => {}
             Drift::Wells { .. } | Drift::MullerBrown { .. } => {
-                x.iter_mut().for_each(|v| *v = c(f64::NAN));
+                for v in x.iter_mut() {
+                    *v = c(f64::NAN);
+                }
             }
         }
     }
@@ -286,7 +292,9 @@ impl Increment {
     #[inline(always)]
     fn draw<V: Lanes>(&self, dl: &mut [V], z: &mut [V], s: &mut [V::U; 4]) {
         let d = dl.len();
-        dl.iter_mut().for_each(|v| *v = c(0.0));
+        for v in dl.iter_mut() {
+            *v = c(0.0);
+        }
         if let Some((l, diagonal)) = &self.gauss {
             for zi in z.iter_mut() {
                 let w1 = math::xoshiro::<V>(s);
@@ -306,20 +314,25 @@ impl Increment {
             }
         }
         if let Some((cms, scales)) = &self.stable {
-            // Isotropic: √(2A)·N(0, 1) per coordinate = √A·N(0, 2), with one A for the vector.
-            let factor = self.subordinator.as_ref().map(|(sub, scale)| {
+            // (No closures in the kernel: each lane function must be inlined into the entry point
+            // compiled for the instruction set.)
+            if let Some((sub, scale)) = &self.subordinator {
+                // Isotropic: √(2A)·N(0, 1) per coordinate = √A·N(0, 2), one A for the vector.
                 let w1 = math::xoshiro::<V>(s);
                 let w2 = math::xoshiro::<V>(s);
-                c::<V>(2.0 * scale).mul(sub.sample::<V>(w1, w2)).sqrt()
-            });
-            for i in 0..d {
-                let w1 = math::xoshiro::<V>(s);
-                let w2 = math::xoshiro::<V>(s);
-                let x = match factor {
-                    Some(f) => f.mul(math::normal::<V>(w1, w2)),
-                    None => cms.sample::<V>(w1, w2),
-                };
-                dl[i] = c::<V>(scales[i]).mul_add(x, dl[i]);
+                let f = c::<V>(2.0 * scale).mul(sub.sample::<V>(w1, w2)).sqrt();
+                for i in 0..d {
+                    let w1 = math::xoshiro::<V>(s);
+                    let w2 = math::xoshiro::<V>(s);
+                    let x = f.mul(math::normal::<V>(w1, w2));
+                    dl[i] = c::<V>(scales[i]).mul_add(x, dl[i]);
+                }
+            } else {
+                for i in 0..d {
+                    let w1 = math::xoshiro::<V>(s);
+                    let w2 = math::xoshiro::<V>(s);
+                    dl[i] = c::<V>(scales[i]).mul_add(cms.sample::<V>(w1, w2), dl[i]);
+                }
             }
         }
     }
@@ -567,7 +580,11 @@ impl Kernel {
     fn step<V: Lanes>(&self, x: &mut [V], sc: &mut Scratch<V>, n: V, s: &mut [V::U; 4]) -> V {
         let d = x.len();
         self.increment.draw::<V>(&mut sc.dl, &mut sc.t, s);
-        let word = self.bridge.then(|| math::xoshiro::<V>(s));
+        let word = if self.bridge {
+            Some(math::xoshiro::<V>(s))
+        } else {
+            None
+        };
         let dt = c::<V>(self.dt);
         match self.scheme {
             Scheme::Euler => {
@@ -596,7 +613,11 @@ impl Kernel {
                 self.drift.flow(&mut sc.y, &mut sc.t);
             }
             // Refused when the simulation is built.
-            Scheme::Implicit => sc.y.iter_mut().for_each(|v| *v = c(f64::NAN)),
+            Scheme::Implicit => {
+                for v in sc.y.iter_mut() {
+                    *v = c(f64::NAN);
+                }
+            }
         }
         let code = V::select(
             c::<V>(self.max_steps).le(n.add(c(1.0))),

@@ -20,6 +20,7 @@
 
 mod mfpt;
 pub mod nonlocal;
+pub mod space;
 
 use std::f64::consts::PI;
 
