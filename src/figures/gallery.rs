@@ -26,7 +26,7 @@ use crate::trainer::model::ModelSpec;
 type Draw = DrawWith<Ctx>;
 
 /// Every figure, in order: its name (the stem of its PNG and JSON files) and what draws it.
-const FIGURES: [(&str, Draw); 11] = [
+const FIGURES: [(&str, Draw); 13] = [
     ("noise-norms", fig_noise_norms),
     ("stable-densities-paths", fig_densities_paths),
     ("alpha-width-depth", fig_width_depth),
@@ -38,6 +38,8 @@ const FIGURES: [(&str, Draw); 11] = [
     ("width-vs-height", fig_width_height),
     ("exit-time-distribution", fig_distribution_run),
     ("sgd-step-size", fig_sgd),
+    ("paths-2d", super::space::fig_paths_2d),
+    ("exit-directions", super::space::fig_exit_directions),
 ];
 
 /// Every figure's name, in order.
@@ -98,6 +100,7 @@ pub(super) fn panel(title: &str, x: Axis, y: Axis, traces: Vec<Trace>) -> Panel 
         y,
         traces,
         y_range: None,
+        x_range: None,
     }
 }
 

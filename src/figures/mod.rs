@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 pub mod fashion;
 mod fashion_noise;
 pub mod gallery;
+mod space;
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
@@ -380,6 +381,9 @@ pub struct Trace {
     pub dashed: Vec<(String, Vec<(f64, f64)>)>,
     /// Colour index into [`PALETTE`].
     pub color: usize,
+    /// Thin grey segments (contour lines of a landscape), drawn first, without a legend entry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub contour: Vec<[(f64, f64); 2]>,
 }
 
 /// One chart inside a figure.
@@ -395,6 +399,9 @@ pub struct Panel {
     pub traces: Vec<Trace>,
     /// Fixed y range (in data units) instead of the data's extent.
     pub y_range: Option<(f64, f64)>,
+    /// Fixed x range (in data units) instead of the data's extent; what lies outside is clipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub x_range: Option<(f64, f64)>,
 }
 
 /// Size of every multi-panel figure, in pixels.
@@ -418,6 +425,7 @@ fn extent(p: &Panel) -> Option<((f64, f64), (f64, f64))> {
             .line
             .iter()
             .chain(t.dashed.iter().flat_map(|d| d.1.iter()))
+            .chain(t.contour.iter().flatten())
         {
             add(x, y);
         }
@@ -439,7 +447,11 @@ fn extent(p: &Panel) -> Option<((f64, f64), (f64, f64))> {
         Some((a, b)) => (tf(a, p.y.log)?, tf(b, p.y.log)?),
         None => pad(mm(&ys)),
     };
-    Some((pad(mm(&xs)), yr))
+    let xr = match p.x_range {
+        Some((a, b)) => (tf(a, p.x.log)?, tf(b, p.x.log)?),
+        None => pad(mm(&xs)),
+    };
+    Some((xr, yr))
 }
 
 /// A figure of `rows × cols` panels with a title and a caption line (the scenario or config that
@@ -499,6 +511,20 @@ pub fn panels(
             .map_err(&err)?;
         let mut any_label = false;
         for t in &p.traces {
+            if !t.contour.is_empty() {
+                chart
+                    .draw_series(t.contour.iter().filter_map(|[a, b]| {
+                        let a = (tf(a.0, xl)?, tf(a.1, yl)?);
+                        let b = (tf(b.0, xl)?, tf(b.1, yl)?);
+                        Some(PathElement::new(
+                            vec![a, b],
+                            RGBColor(170, 170, 170).stroke_width(1),
+                        ))
+                    }))
+                    .map_err(&err)?;
+            }
+        }
+        for t in &p.traces {
             let c = PALETTE[t.color % PALETTE.len()];
             let tx = |x: f64| tf(x, xl);
             let ty = |y: f64| tf(y, yl);
@@ -511,9 +537,24 @@ pub fn panels(
                 // plotters joins thick polylines with miters, which spike at the sharp turns of a
                 // jump path: dense lines are drawn 1 px wide.
                 let width = if pts.len() > 400 { 1 } else { 2 };
-                let s = chart
-                    .draw_series(LineSeries::new(pts, c.stroke_width(width)))
-                    .map_err(&err)?;
+                let s = if p.x_range.is_some() || p.y_range.is_some() {
+                    // A fixed range: each segment clipped to it (plotters would draw what lies
+                    // outside along the border).
+                    let segs: Vec<[(f64, f64); 2]> = pts
+                        .windows(2)
+                        .filter_map(|w| clip_segment(w[0], w[1], (x0, x1), (y0, y1)))
+                        .collect();
+                    chart
+                        .draw_series(
+                            segs.into_iter()
+                                .map(|[a, b]| PathElement::new(vec![a, b], c.stroke_width(width))),
+                        )
+                        .map_err(&err)?
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(pts, c.stroke_width(width)))
+                        .map_err(&err)?
+                };
                 if !t.label.is_empty() && t.markers.is_empty() {
                     any_label = true;
                     s.label(t.label.clone()).legend(move |(lx, ly)| {
@@ -579,6 +620,40 @@ pub fn panels(
     }
     root.present().map_err(&err)?;
     Ok(())
+}
+
+/// The part of the segment a–b inside the box (Liang–Barsky), if any.
+fn clip_segment(
+    a: (f64, f64),
+    b: (f64, f64),
+    (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
+) -> Option<[(f64, f64); 2]> {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a.0 - x0),
+        (dx, x1 - a.0),
+        (-dy, a.1 - y0),
+        (dy, y1 - a.1),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then_some([
+        (a.0 + t0 * dx, a.1 + t0 * dy),
+        (a.0 + t1 * dx, a.1 + t1 * dy),
+    ])
 }
 
 /// A histogram as a step line: bin edges `edges` (n + 1) and densities `d` (n).
