@@ -429,18 +429,12 @@ fn run<'py>(
 /// theory(scenario) -> dict
 ///
 /// The theory predictions of every point without simulating: {"points": [{"label", "theory"}]},
-/// as `levylab theory --json`.
+/// plus "landscapes" (each d-dimensional landscape's critical points) when there are any, as
+/// `levylab theory --json`.
 #[pyfunction]
 fn theory<'py>(py: Python<'py>, scenario: &str) -> PyResult<Bound<'py, PyAny>> {
     let s = self::scenario(scenario)?;
-    let points: Vec<serde_json::Value> = s
-        .points
-        .iter()
-        .map(|p| {
-            serde_json::json!({ "label": p.label(), "theory": levylab::scenario::predictions(p) })
-        })
-        .collect();
-    to_python(py, &serde_json::json!({ "points": points }))
+    to_python(py, &levylab::scenario::theory_json(&s))
 }
 
 /// levylab: Gaussian vs α-stable noise — exit times of Lévy-driven SDEs and the tail index of

@@ -354,45 +354,17 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
         .iter()
         .map(|p| (p.label(), predictions(p)))
         .collect();
-    // The critical points of each distinct d-dimensional landscape, with the first point using it.
-    let mut surfaces: Vec<(String, &crate::landscape::surface::Surface)> = Vec::new();
-    for p in &s.points {
-        if let crate::scenario::Model::Space(sim) = &p.model
-            && !surfaces.iter().any(|(_, u)| **u == sim.spec().surface)
-        {
-            surfaces.push((p.label(), &sim.spec().surface));
-        }
-    }
-    let critical: Vec<_> = surfaces
-        .iter()
-        .map(|(label, u)| (label.clone(), u.kind(), u.dim(), u.critical_points()))
-        .collect();
     if a.json {
-        let points: Vec<serde_json::Value> = preds
-            .iter()
-            .map(|(label, t)| serde_json::json!({ "label": label, "theory": t }))
-            .collect();
-        let landscapes: Vec<serde_json::Value> = critical
-            .iter()
-            .map(|(label, kind, dim, cp)| {
-                serde_json::json!({ "first_point": label, "kind": kind, "dim": dim, "critical_points": cp })
-            })
-            .collect();
-        if !landscapes.is_empty() {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &serde_json::json!({ "points": points, "landscapes": landscapes })
-                )?
-            );
-            return Ok(());
-        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "points": points }))?
+            serde_json::to_string_pretty(&scenario::theory_json(&s))?
         );
         return Ok(());
     }
+    let critical: Vec<_> = scenario::surfaces(&s)
+        .into_iter()
+        .map(|(label, u)| (label, u.kind(), u.dim(), u.critical_points()))
+        .collect();
     let mut keys: Vec<&str> = preds.iter().flat_map(|p| p.1.keys().copied()).collect();
     keys.sort_unstable();
     keys.dedup();

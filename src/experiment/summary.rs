@@ -435,6 +435,21 @@ pub fn table(points: &[PointSummary]) -> String {
             );
         }
     }
+    let bare: Vec<&str> = points
+        .iter()
+        .filter(|p| p.theory.is_empty())
+        .map(|p| p.label.as_str())
+        .collect();
+    if !bare.is_empty() {
+        out += &format!(
+            "no theory: no closed-form or exact prediction applies to {}\n",
+            if bare.len() == points.len() {
+                "these points".to_string()
+            } else {
+                bare.join(", ")
+            }
+        );
+    }
     out
 }
 

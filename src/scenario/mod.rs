@@ -163,6 +163,46 @@ impl Ctx<'_> {
     }
 }
 
+/// The distinct d-dimensional landscapes of a scenario, each with the label of the first point
+/// that uses it.
+pub fn surfaces(s: &Scenario) -> Vec<(String, &crate::landscape::surface::Surface)> {
+    let mut out: Vec<(String, &crate::landscape::surface::Surface)> = Vec::new();
+    for p in &s.points {
+        if let Model::Space(sim) = &p.model
+            && !out.iter().any(|(_, u)| **u == sim.spec().surface)
+        {
+            out.push((p.label(), &sim.spec().surface));
+        }
+    }
+    out
+}
+
+/// What `levylab theory --json` prints (and the Python module's `theory` returns): every point's
+/// predictions and, when the scenario has d-dimensional landscapes, their critical points.
+pub fn theory_json(s: &Scenario) -> serde_json::Value {
+    let points: Vec<serde_json::Value> = s
+        .points
+        .iter()
+        .map(|p| serde_json::json!({ "label": p.label(), "theory": predictions(p) }))
+        .collect();
+    let landscapes: Vec<serde_json::Value> = surfaces(s)
+        .into_iter()
+        .map(|(label, u)| {
+            serde_json::json!({
+                "first_point": label,
+                "kind": u.kind(),
+                "dim": u.dim(),
+                "critical_points": u.critical_points(),
+            })
+        })
+        .collect();
+    if landscapes.is_empty() {
+        serde_json::json!({ "points": points })
+    } else {
+        serde_json::json!({ "points": points, "landscapes": landscapes })
+    }
+}
+
 /// Reads and validates a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ConfigError> {
     parse(&read_source(path)?, path)
