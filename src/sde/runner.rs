@@ -397,40 +397,31 @@ fn run_generic<V: Lanes>(
     done: &AtomicU64,
     stop: &AtomicBool,
 ) -> (Vec<Outcome>, u64) {
-    let total = (hi - lo) as usize;
     let groups = width.div_ceil(V::N).max(1).next_multiple_of(BUNDLE);
     let lanes_n = groups * V::N;
-    let mut out: Vec<Option<Outcome>> = vec![None; total];
     let mut x = vec![sim.start; lanes_n];
-    let mut n = vec![0f64; lanes_n];
-    let mut path = vec![u64::MAX; lanes_n];
+    let mut book = LaneBook::new(lo, hi, lanes_n);
     let mut st: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; lanes_n]);
-    let mut next = lo;
-    let mut active = 0usize;
     let seat = |l: usize, p: u64, st: &mut [Vec<u64>; 4]| {
         let s = rng::stream_state(seed, p);
         for (k, w) in s.into_iter().enumerate() {
             st[k][l] = w;
         }
     };
-    for (l, pl) in path.iter_mut().enumerate() {
-        if next < hi {
-            *pl = next;
-            seat(l, next, &mut st);
-            next += 1;
-            active += 1;
+    for l in 0..lanes_n {
+        if let Some(p) = book.start(l) {
+            seat(l, p, &mut st);
         }
     }
-    let mut steps = 0u64;
     let mut since_check = 0u32;
     let mut codes = [0f64; 8];
     let mut prev = [0f64; 8];
-    while active > 0 {
+    while book.active > 0 {
         for bundle in 0..groups / BUNDLE {
             let base = bundle * BUNDLE * V::N;
             let at = |j: usize| base + j * V::N..base + (j + 1) * V::N;
             let mut xv: [V; BUNDLE] = std::array::from_fn(|j| V::load(&x[at(j)]));
-            let mut nv: [V; BUNDLE] = std::array::from_fn(|j| V::load(&n[at(j)]));
+            let mut nv: [V; BUNDLE] = std::array::from_fn(|j| V::load(&book.n[at(j)]));
             let mut s: [[V::U; 4]; BUNDLE] =
                 std::array::from_fn(|j| std::array::from_fn(|k| V::u_load(&st[k][at(j)])));
             let mut pv = xv;
@@ -455,7 +446,7 @@ fn run_generic<V: Lanes>(
             }
             for j in 0..BUNDLE {
                 xv[j].store(&mut x[at(j)]);
-                nv[j].store(&mut n[at(j)]);
+                nv[j].store(&mut book.n[at(j)]);
                 for (k, sk) in s[j].iter().enumerate() {
                     V::u_store(*sk, &mut st[k][at(j)]);
                 }
@@ -468,22 +459,13 @@ fn run_generic<V: Lanes>(
                 pv[j].store(&mut prev[..V::N]);
                 for i in 0..V::N {
                     let l = base + j * V::N + i;
-                    if ended[j] & (1 << i) == 0 || path[l] == u64::MAX {
+                    if ended[j] & (1 << i) == 0 || !book.running(l) {
                         continue;
                     }
-                    let n1 = n[l];
-                    steps += n1 as u64;
-                    out[(path[l] - lo) as usize] = Some(sim.outcome(codes[i], prev[i], n1));
-                    done.fetch_add(1, Ordering::Relaxed);
-                    if next < hi {
-                        path[l] = next;
-                        seat(l, next, &mut st);
+                    let o = sim.outcome(codes[i], prev[i], book.n[l]);
+                    if let Some(p) = book.finish(l, o, done) {
+                        seat(l, p, &mut st);
                         x[l] = sim.start;
-                        n[l] = 0.0;
-                        next += 1;
-                    } else {
-                        path[l] = u64::MAX;
-                        active -= 1;
                     }
                 }
             }
@@ -492,24 +474,104 @@ fn run_generic<V: Lanes>(
         if since_check >= 4096 / INNER {
             since_check = 0;
             if stop.load(Ordering::Relaxed) {
-                for l in 0..lanes_n {
-                    if path[l] != u64::MAX {
-                        steps += n[l] as u64;
-                        out[(path[l] - lo) as usize] = Some(Outcome::Censored {
-                            time: n[l] * sim.dt,
-                        });
-                    }
-                }
+                book.censor_running(sim.dt);
                 break;
             }
         }
     }
-    // Paths never started (interrupted run) are censored at time 0: counted, never dropped.
-    let outcomes = out
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
-        .collect();
-    (outcomes, steps)
+    book.outcomes()
+}
+
+/// The bookkeeping both lane loops share: which path each lane runs (`u64::MAX`: none), its step
+/// count, the chunk's outcomes by path index, and the steps taken.
+pub(super) struct LaneBook {
+    lo: u64,
+    hi: u64,
+    path: Vec<u64>,
+    /// Steps taken by each lane's current path (an f64 lane for the kernels).
+    pub(super) n: Vec<f64>,
+    next: u64,
+    /// Lanes running a path.
+    pub(super) active: usize,
+    out: Vec<Option<Outcome>>,
+    steps: u64,
+}
+
+impl LaneBook {
+    /// Paths [lo, hi) on `lanes` lanes, none seated yet.
+    pub(super) fn new(lo: u64, hi: u64, lanes: usize) -> LaneBook {
+        LaneBook {
+            lo,
+            hi,
+            path: vec![u64::MAX; lanes],
+            n: vec![0.0; lanes],
+            next: lo,
+            active: 0,
+            out: vec![None; (hi - lo) as usize],
+            steps: 0,
+        }
+    }
+
+    fn next_path(&mut self) -> Option<u64> {
+        (self.next < self.hi).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+
+    /// Seats the chunk's next path on the idle lane `l`; returns it (its stream must be seated).
+    pub(super) fn start(&mut self, l: usize) -> Option<u64> {
+        let p = self.next_path()?;
+        self.path[l] = p;
+        self.active += 1;
+        Some(p)
+    }
+
+    /// Whether lane `l` runs a path.
+    pub(super) fn running(&self, l: usize) -> bool {
+        self.path[l] != u64::MAX
+    }
+
+    /// Lane `l`'s path ended with `o` after `n[l]` steps: records it, counts it in `done`, and
+    /// seats the next path if there is one (returned: its stream and start must be seated).
+    pub(super) fn finish(&mut self, l: usize, o: Outcome, done: &AtomicU64) -> Option<u64> {
+        self.steps += self.n[l] as u64;
+        self.out[(self.path[l] - self.lo) as usize] = Some(o);
+        done.fetch_add(1, Ordering::Relaxed);
+        self.n[l] = 0.0;
+        let p = self.next_path();
+        match p {
+            Some(p) => self.path[l] = p,
+            None => {
+                self.path[l] = u64::MAX;
+                self.active -= 1;
+            }
+        }
+        p
+    }
+
+    /// An interrupted chunk: every running path is censored at its current time.
+    pub(super) fn censor_running(&mut self, dt: f64) {
+        for l in 0..self.path.len() {
+            if self.running(l) {
+                self.steps += self.n[l] as u64;
+                self.out[(self.path[l] - self.lo) as usize] = Some(Outcome::Censored {
+                    time: self.n[l] * dt,
+                });
+            }
+        }
+    }
+
+    /// The outcomes in path order and the steps taken. Paths never started (an interrupted run)
+    /// are censored at time 0: counted, never dropped.
+    pub(super) fn outcomes(self) -> (Vec<Outcome>, u64) {
+        let outcomes = self
+            .out
+            .into_iter()
+            .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
+            .collect();
+        (outcomes, self.steps)
+    }
 }
 
 /// What to run.

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use super::lanes::BRIDGE_CUTOFF;
 use super::line::LineDrift;
 use super::region::Region;
-use super::runner::drive;
+use super::runner::{LaneBook, drive};
 use super::{Outcome, RunConfig, RunResult, Scheme, Side};
 use crate::landscape::surface::{MULLER_BROWN, Surface, SurfaceError};
 use crate::noise::vector::{Shape, VectorNoise};
@@ -874,18 +874,13 @@ fn run_lanes<V: Lanes>(
 ) -> (Vec<Outcome>, u64) {
     let d = sim.dim();
     let start = &sim.spec.start;
-    let total = (hi - lo) as usize;
     let groups = width.div_ceil(V::N).max(1);
     let lanes_n = groups * V::N;
     // x[(g·d + i)·N + lane]: coordinate i of the lanes of group g, contiguous.
     let mut x = vec![0f64; lanes_n * d];
     let at = |g: usize, i: usize| (g * d + i) * V::N;
-    let mut n = vec![0f64; lanes_n];
-    let mut path = vec![u64::MAX; lanes_n];
+    let mut book = LaneBook::new(lo, hi, lanes_n);
     let mut st: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; lanes_n]);
-    let mut out: Vec<Option<Outcome>> = vec![None; total];
-    let mut next = lo;
-    let mut active = 0usize;
     let seat = |l: usize, p: u64, x: &mut [f64], st: &mut [Vec<u64>; 4]| {
         for (k, w) in rng::stream_state(seed, p).into_iter().enumerate() {
             st[k][l] = w;
@@ -896,11 +891,8 @@ fn run_lanes<V: Lanes>(
         }
     };
     for l in 0..lanes_n {
-        if next < hi {
-            path[l] = next;
-            seat(l, next, &mut x, &mut st);
-            next += 1;
-            active += 1;
+        if let Some(p) = book.start(l) {
+            seat(l, p, &mut x, &mut st);
         } else {
             // Idle lanes step from the start too (their results are ignored).
             let (g, lane) = (l / V::N, l % V::N);
@@ -912,12 +904,11 @@ fn run_lanes<V: Lanes>(
     let mut xv = vec![V::splat(0.0); d];
     let mut sc = Scratch::<V>::new(d);
     let mut codes = [0f64; 8];
-    let mut steps = 0u64;
     let mut since_check = 0u32;
-    while active > 0 {
+    while book.active > 0 {
         for g in 0..groups {
             let idle: u32 = (0..V::N)
-                .filter(|&i| path[g * V::N + i] == u64::MAX)
+                .filter(|&i| !book.running(g * V::N + i))
                 .fold(0, |m, i| m | (1 << i));
             if idle == (1u32 << V::N) - 1 {
                 continue;
@@ -926,7 +917,7 @@ fn run_lanes<V: Lanes>(
                 *v = V::load(&x[at(g, i)..at(g, i) + V::N]);
             }
             let lanes = g * V::N..(g + 1) * V::N;
-            let mut nv = V::load(&n[lanes.clone()]);
+            let mut nv = V::load(&book.n[lanes.clone()]);
             let mut s: [V::U; 4] = std::array::from_fn(|k| V::u_load(&st[k][lanes.clone()]));
             let mut code = V::splat(RUNNING);
             let mut ended = 0u32;
@@ -941,7 +932,7 @@ fn run_lanes<V: Lanes>(
             for (i, v) in xv.iter().enumerate() {
                 v.store(&mut x[at(g, i)..at(g, i) + V::N]);
             }
-            nv.store(&mut n[lanes.clone()]);
+            nv.store(&mut book.n[lanes.clone()]);
             for (k, sk) in s.iter().enumerate() {
                 V::u_store(*sk, &mut st[k][lanes.clone()]);
             }
@@ -954,17 +945,9 @@ fn run_lanes<V: Lanes>(
                     continue;
                 }
                 let l = g * V::N + i;
-                steps += n[l] as u64;
-                out[(path[l] - lo) as usize] = Some(sim.outcome(codes[i], n[l]));
-                done.fetch_add(1, Ordering::Relaxed);
-                n[l] = 0.0;
-                if next < hi {
-                    path[l] = next;
-                    seat(l, next, &mut x, &mut st);
-                    next += 1;
-                } else {
-                    path[l] = u64::MAX;
-                    active -= 1;
+                let o = sim.outcome(codes[i], book.n[l]);
+                if let Some(p) = book.finish(l, o, done) {
+                    seat(l, p, &mut x, &mut st);
                 }
             }
         }
@@ -972,23 +955,12 @@ fn run_lanes<V: Lanes>(
         if since_check >= 4096 / INNER {
             since_check = 0;
             if stop.load(Ordering::Relaxed) {
-                for l in 0..lanes_n {
-                    if path[l] != u64::MAX {
-                        steps += n[l] as u64;
-                        out[(path[l] - lo) as usize] = Some(Outcome::Censored {
-                            time: n[l] * sim.spec.dt,
-                        });
-                    }
-                }
+                book.censor_running(sim.spec.dt);
                 break;
             }
         }
     }
-    let outcomes = out
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Censored { time: 0.0 }))
-        .collect();
-    (outcomes, steps)
+    book.outcomes()
 }
 
 #[cfg(test)]

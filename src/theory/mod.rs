@@ -207,6 +207,12 @@ pub fn kramers_chain(
         q[i][i + 1] = 1.0 / kramers_time(u, cp.minima[i], s, sigma)?;
         q[i + 1][i] = 1.0 / kramers_time(u, cp.minima[i + 1], s, sigma)?;
     }
+    set_diagonal(&mut q);
+    Ok(q)
+}
+
+/// A rate matrix's diagonal: minus the sum of each row's other entries.
+pub(crate) fn set_diagonal(q: &mut [Vec<f64>]) {
     for (i, row) in q.iter_mut().enumerate() {
         row[i] = -row
             .iter()
@@ -215,7 +221,6 @@ pub fn kramers_chain(
             .map(|(_, v)| v)
             .sum::<f64>();
     }
-    Ok(q)
 }
 
 /// Mean time until a continuous-time Markov chain started in `start` is absorbed. `rates[i][j]`

@@ -140,14 +140,7 @@ pub fn kramers_chain(u: &Surface, sigma: f64) -> Result<Vec<Vec<f64>>, TheoryErr
             q[i][j] += 1.0 / t;
         }
     }
-    for (i, row) in q.iter_mut().enumerate() {
-        row[i] = -row
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .map(|(_, v)| v)
-            .sum::<f64>();
-    }
+    super::set_diagonal(&mut q);
     Ok(q)
 }
 
