@@ -172,6 +172,20 @@ pub fn find_root<F: FnMut(f64) -> f64>(
     Some(0.5 * (a + b))
 }
 
+/// The Euclidean norm |x|.
+pub fn norm(x: &[f64]) -> f64 {
+    x.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// The Euclidean distance |a − b|.
+pub fn distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(p, q)| (p - q) * (p - q))
+        .sum::<f64>()
+        .sqrt()
+}
+
 /// Riemann's ζ(s) for real s ≠ 1 (analytic continuation), by Euler–Maclaurin summation:
 ///
 /// # Formula

@@ -23,6 +23,7 @@
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 use super::{Landscape, Potential};
+use crate::numeric::norm;
 
 /// An invalid surface, with the field (relative to `landscape`) it is about.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -699,10 +700,6 @@ fn newton_points(u: &Surface, seeds: &[Vec<f64>]) -> Vec<Vec<f64>> {
         }
     }
     found
-}
-
-fn norm(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// ∇U = 0 by Newton steps with backtracking on |∇U|; None when it does not converge.

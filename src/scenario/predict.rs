@@ -32,6 +32,7 @@ use crate::landscape::surface::{Separable, Surface};
 use crate::landscape::{CriticalPoints, Landscape, Potential};
 use crate::noise::Noise;
 use crate::noise::vector::Shape;
+use crate::numeric::distance as dist;
 use crate::sde::{Event, Region, Scheme, Simulation, SimulationSpec, SpaceSimulation};
 use crate::theory;
 
@@ -150,14 +151,6 @@ fn minimum_transitions(
         ),
         _ => {}
     }
-}
-
-fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(p, q)| (p - q) * (p - q))
-        .sum::<f64>()
-        .sqrt()
 }
 
 /// The 1-D simulation of the coordinate yᵢ = ⟨qᵢ, x − c⟩ when the halfspace's normal is ±qᵢ (an

@@ -8,6 +8,7 @@ use crate::landscape::surface::{
 };
 use crate::noise::Noise;
 use crate::noise::vector::{Shape, VectorNoise, VectorNoiseError};
+use crate::numeric::distance as dist;
 use crate::sde::{Region, Scheme, SpaceSimulation, SpaceSpec};
 
 /// Whether a point is d-dimensional: a surface kind, a quadratic or flat landscape given in
@@ -455,13 +456,6 @@ pub(super) fn space_model(parts: SpaceParts, ctx: &Ctx) -> Result<SpaceSimulatio
             }
             let s = start_of(start, &deepest)?;
             // The start's minimum is the nearest one; the targets are all the others.
-            let dist = |a: &[f64], b: &[f64]| {
-                a.iter()
-                    .zip(b)
-                    .map(|(p, q)| (p - q) * (p - q))
-                    .sum::<f64>()
-                    .sqrt()
-            };
             let own = (0..minima.len())
                 .min_by(|&i, &j| dist(&minima[i].x, &s).total_cmp(&dist(&minima[j].x, &s)))
                 .unwrap_or(0);

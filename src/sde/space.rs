@@ -301,10 +301,12 @@ impl Increment {
                 let w2 = math::xoshiro::<V>(s);
                 *zi = math::normal::<V>(w1, w2);
             }
-            for i in 0..d {
-                if *diagonal {
+            if *diagonal {
+                for i in 0..d {
                     dl[i] = c::<V>(l[i * d + i]).mul(z[i]);
-                } else {
+                }
+            } else {
+                for i in 0..d {
                     let mut acc = c::<V>(0.0);
                     for j in 0..=i {
                         acc = c::<V>(l[i * d + j]).mul_add(z[j], acc);

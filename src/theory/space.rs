@@ -32,19 +32,7 @@ use std::f64::consts::PI;
 use super::{TheoryError, c_alpha};
 use crate::landscape::surface::{CriticalPoint, Surface};
 use crate::noise::vector::{Shape, VectorStable};
-use crate::numeric::gamma;
-
-fn norm(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>().sqrt()
-}
-
-fn dist(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(p, q)| (p - q) * (p - q))
-        .sum::<f64>()
-        .sqrt()
-}
+use crate::numeric::{distance as dist, gamma, norm};
 
 /// The minimum the gradient flow from `x` ends at (index into `minima`), or None (it runs off, or
 /// stops elsewhere). Steepest descent with a backtracking step.
