@@ -1,6 +1,8 @@
 //! Monte Carlo validation of the engine against exact theory (fixed seeds; every tolerance is
 //! k standard errors plus a modelled bias, stated at the assert).
 
+mod common;
+use common::within_k_se;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use levylab::landscape::{Flat, Landscape, Potential, Quartic};
@@ -8,7 +10,7 @@ use levylab::noise::Noise;
 use levylab::sde::{
     Event, Outcome, RunConfig, RunResult, Scheme, Simulation, SimulationSpec, exit_sample,
 };
-use levylab::stats::{Estimate, ExitSample};
+use levylab::stats::ExitSample;
 use levylab::theory;
 
 fn dw() -> Landscape {
@@ -29,19 +31,6 @@ fn run_cfg(sim: &Simulation, cfg: &RunConfig) -> RunResult {
 fn run(sim: &Simulation, paths: u64, seed: u64) -> (ExitSample, RunResult) {
     let r = run_cfg(sim, &RunConfig::new(paths, seed));
     (exit_sample(&r.outcomes), r)
-}
-
-/// Asserts |estimate − reference| < k·SE + bias: the tolerance every statistical test here states
-/// (k standard errors of the Monte Carlo estimate plus a modelled bias, 0 where none is known).
-#[track_caller]
-fn within_k_se(what: &str, m: Estimate, reference: f64, k: f64, bias: f64) {
-    let tol = k * m.std_err + bias;
-    assert!(
-        (m.value - reference).abs() < tol,
-        "{what}: {} ± {} vs {reference} (tolerance {k} SE + {bias} = {tol})",
-        m.value,
-        m.std_err
-    );
 }
 
 /// Discrete monitoring of a Brownian path sees a boundary moved out by β·σ·√dt, β = −ζ(½)/√(2π) ≈ 0.5826

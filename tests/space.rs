@@ -1,6 +1,8 @@
 //! The d-dimensional engine against exact theory, and its reproducibility (fixed seeds; every
 //! statistical tolerance is k standard errors plus a modelled bias, stated at the assert).
 
+mod common;
+use common::within_k_se;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use levylab::landscape::surface::{QuadraticForm, Separable, Surface, Well, Wells};
@@ -21,17 +23,6 @@ fn mean(sim: &SpaceSimulation, paths: u64, seed: u64) -> Estimate {
     exit_sample(&run_cfg(sim, &RunConfig::new(paths, seed)).outcomes)
         .mean()
         .unwrap()
-}
-
-#[track_caller]
-fn within_k_se(what: &str, m: Estimate, reference: f64, k: f64, bias: f64) {
-    let tol = k * m.std_err + bias;
-    assert!(
-        (m.value - reference).abs() < tol,
-        "{what}: {} ± {} vs {reference} (tolerance {tol})",
-        m.value,
-        m.std_err
-    );
 }
 
 fn dw() -> Landscape {

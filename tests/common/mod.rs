@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: fixed-seed draws and goodness-of-fit statistics.
+//! Helpers shared by the integration tests: fixed-seed draws, goodness-of-fit statistics and the
+//! k-standard-error tolerance.
 #![allow(dead_code)]
 
 use levylab::noise::Stable;
@@ -79,4 +80,17 @@ pub fn empirical_cf(xs: &[f64], u: f64) -> (f64, f64, f64, f64) {
         ((c2 / n - mc * mc) / n).sqrt(),
         ((s2 / n - ms * ms) / n).sqrt(),
     )
+}
+
+/// Asserts |estimate − reference| < k·SE + bias: the tolerance every statistical test states
+/// (k standard errors of the Monte Carlo estimate plus a modelled bias, 0 where none is known).
+#[track_caller]
+pub fn within_k_se(what: &str, m: levylab::stats::Estimate, reference: f64, k: f64, bias: f64) {
+    let tol = k * m.std_err + bias;
+    assert!(
+        (m.value - reference).abs() < tol,
+        "{what}: {} ± {} vs {reference} (tolerance {k} SE + {bias} = {tol})",
+        m.value,
+        m.std_err
+    );
 }
