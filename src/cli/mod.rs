@@ -1,5 +1,6 @@
 //! The `levylab` command line: argument types, subcommands, and the only code that prints.
 
+mod escape;
 mod estimate;
 mod figures;
 mod noise;
@@ -9,6 +10,7 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
+pub use escape::EscapeArgs;
 pub use estimate::EstimateArgs;
 pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
 pub use noise::NoiseArgs;
@@ -39,6 +41,9 @@ pub enum Command {
     Theory(TheoryArgs),
     /// Train networks by SGD and measure the tail index of their gradient noise.
     Train(TrainArgs),
+    /// Train to a minimum, then measure how SGD leaves it beside Gaussian and α-stable model
+    /// noises and their escape laws (a training file with an `[escape]` section).
+    Escape(EscapeArgs),
     /// Regenerate the paper's figures and the exit-time comparisons as PNGs.
     Figures(FiguresArgs),
     /// Draw samples of an α-stable law S_α(σ, β, μ).
@@ -58,6 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Validate(a) => run::validate(a),
         Command::Theory(a) => run::theory(a),
         Command::Train(a) => train::run(a),
+        Command::Escape(a) => escape::run(a),
         Command::Figures(a) => figures::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),

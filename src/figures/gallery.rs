@@ -193,6 +193,7 @@ pub(super) fn base_run(
             coordinates: 0,
             ..Default::default()
         },
+        escape: None,
     }
 }
 

@@ -18,6 +18,7 @@
 //! Imkeller & Pavlyukevich (2006), Stoch. Proc. Appl. 116; Getoor (1961), Trans. AMS 101;
 //! Şimşekli, Sagun & Gürbüzbalaban (2019), ICML.
 
+pub mod escape;
 mod mfpt;
 pub mod nonlocal;
 pub mod space;

@@ -27,6 +27,7 @@ struct RawTrain {
     train: RawTrainOpts,
     #[serde(default)]
     noise: RawNoiseOpts,
+    escape: Option<super::escape::spec::RawEscape>,
     #[allow(dead_code)] // expanded from the document table
     sweep: Option<toml::Table>,
 }
@@ -194,6 +195,8 @@ pub struct TrainRun {
     pub on_test: bool,
     /// Sampling plan and the tests beyond the paper's estimate.
     pub tests: NoiseTests,
+    /// The `[escape]` experiment, if the file has one.
+    pub escape: Option<super::escape::EscapeSpec>,
 }
 
 /// A validated configuration.
@@ -226,6 +229,9 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
     match table.get_mut(key) {
         Some(slot) => *slot = v.clone(),
         // Keys with defaults may be absent from the file and still be swept.
+        None if super::escape::spec::DEFAULTED.contains(&key) && path.starts_with("escape.") => {
+            table.insert(key.to_string(), v.clone());
+        }
         None if matches!(
             key,
             "seed"
@@ -484,6 +490,11 @@ fn train_run(
         subsample,
         on_test: r.noise.on_test,
         tests,
+        escape: r
+            .escape
+            .as_ref()
+            .map(|e| e.validate(r.train.learning_rate, batch_size, &bad))
+            .transpose()?,
     })
 }
 
@@ -756,20 +767,7 @@ pub fn train_model(
     };
     for it in 0..run.iterations {
         let lr = learning_rate(run, it);
-        let (bx, by): (&[f32], &[u8]) = match schedule.next_batch() {
-            Minibatch::Range(r) => (
-                &train.x[r.start * train.dim..r.end * train.dim],
-                &train.y[r],
-            ),
-            Minibatch::Indices(idx) => {
-                for (k, &i) in idx.iter().enumerate() {
-                    xb[k * train.dim..(k + 1) * train.dim]
-                        .copy_from_slice(&train.x[i * train.dim..(i + 1) * train.dim]);
-                    yb[k] = train.y[i];
-                }
-                (&xb, &yb)
-            }
-        };
+        let (bx, by) = gather(schedule.next_batch(), train, &mut xb, &mut yb);
         // Dropout masks (AlexNet) are a function of (seed, iteration).
         let dropout = Some((run.seed, it as u64));
         net.loss_grad(bx, by, run.loss, &mut ws, &mut grad, dropout);
@@ -801,6 +799,26 @@ pub enum Minibatch<'a> {
     Range(std::ops::Range<usize>),
     /// Examples by index (shuffled order).
     Indices(&'a [usize]),
+}
+
+/// The examples of one minibatch as slices: a range of the data, or gathered into `xb`/`yb`
+/// (which hold at least the minibatch).
+pub(crate) fn gather<'a>(
+    batch: Minibatch<'_>,
+    d: &'a Dataset,
+    xb: &'a mut [f32],
+    yb: &'a mut [u8],
+) -> (&'a [f32], &'a [u8]) {
+    match batch {
+        Minibatch::Range(r) => (&d.x[r.start * d.dim..r.end * d.dim], &d.y[r]),
+        Minibatch::Indices(idx) => {
+            for (k, &i) in idx.iter().enumerate() {
+                xb[k * d.dim..(k + 1) * d.dim].copy_from_slice(&d.x[i * d.dim..(i + 1) * d.dim]);
+                yb[k] = d.y[i];
+            }
+            (&xb[..idx.len() * d.dim], &yb[..idx.len()])
+        }
+    }
 }
 
 /// Which examples each SGD step uses (see [`Order`]).
@@ -855,7 +873,7 @@ impl Schedule {
     }
 }
 
-fn learning_rate(run: &TrainRun, it: usize) -> f64 {
+pub(crate) fn learning_rate(run: &TrainRun, it: usize) -> f64 {
     if !run.halve_step {
         return run.learning_rate;
     }

@@ -8,11 +8,14 @@
 //! * [`model`] — the `[model]` kinds (`fc`, `alexnet`) behind one interface;
 //! * [`noise`] — the streamed noise measurement (paper's estimator pooled, per layer, per parameter,
 //!   Gaussian null, Hill, McCulloch, zeros, noise norms);
-//! * [`config`] — the TOML run description with sweeps, and the training loop.
+//! * [`config`] — the TOML run description with sweeps, and the training loop;
+//! * [`escape`] — SGD's own escapes from a trained network's minimum, beside the Lévy and Gaussian
+//!   models (the `[escape]` section).
 
 pub mod config;
 pub mod conv;
 pub mod data;
+pub mod escape;
 mod gemm;
 pub mod mlp;
 pub mod model;

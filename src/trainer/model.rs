@@ -94,6 +94,14 @@ impl Model {
         }
     }
 
+    /// The flat parameter vector, to change.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        match self {
+            Model::Fc(n) => n.params_mut(),
+            Model::Conv(n) => n.params_mut(),
+        }
+    }
+
     /// Values per example.
     pub fn input_len(&self) -> usize {
         match self {

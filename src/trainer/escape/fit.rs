@@ -1,0 +1,153 @@
+//! The per-coordinate law of the gradient noise at θ₀, which the model noises are built from.
+//!
+//! U_p = g_p − ∇f(θ₀) for K minibatches of b examples drawn with replacement (minibatch p from the
+//! stream (seed, p)), with the exact full-batch gradient ∇f(θ₀). Per coordinate j:
+//! * the variance vⱼ = mean_p U²_pj (the Gaussian model of Xie et al.);
+//! * the log-scale ℓⱼ = mean of ln|U_pj| over the non-zero values, and the share zⱼ of exact zeros
+//!   (dead ReLUs). For X ~ SαS(c), E ln|X| = ln c + γ(1/α − 1) (γ Euler's constant; Zolotarev 1986,
+//!   §3.6), so the scale given α is cⱼ(α) = exp(ℓⱼ − γ(1/α − 1))·(1 − zⱼ)^{1/α}: the last factor
+//!   keeps the tail mass (1 − z)·K_α c^α of a law with an atom at zero. The logarithm has every
+//!   moment for every α, so ℓⱼ is not dominated by the largest of the K values as vⱼ is.
+
+use rand::RngExt;
+use rayon::prelude::*;
+
+use super::super::mlp::{Loss, Workspace};
+use super::super::model::Model;
+use crate::rng;
+
+/// Euler–Mascheroni constant.
+const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+const FIT_MINIBATCHES: u64 = 0x4649_544D;
+/// Minibatch gradients held at once (fixed, so the sums do not depend on the thread count).
+const WINDOW: usize = 32;
+
+/// The per-coordinate noise law at θ₀.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoiseFit {
+    /// Minibatches K.
+    pub minibatches: usize,
+    /// Minibatch size b.
+    pub batch_size: usize,
+    /// vⱼ.
+    pub variance: Vec<f64>,
+    /// ℓⱼ (−∞ for a coordinate that is always zero).
+    pub log_scale: Vec<f64>,
+    /// zⱼ.
+    pub zero_share: Vec<f64>,
+}
+
+impl NoiseFit {
+    /// Measures the law of `net`'s minibatch-gradient noise on (x, y) at its parameters, given the
+    /// full-batch gradient `full`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn measure(
+        net: &Model,
+        x: &[f32],
+        y: &[u8],
+        loss: Loss,
+        full: &[f32],
+        b: usize,
+        minibatches: usize,
+        seed: u64,
+    ) -> Self {
+        let m = net.n_params();
+        let dim = net.input_len();
+        let n = y.len();
+        let (mut sq, mut logs, mut nonzero) = (vec![0.0; m], vec![0.0; m], vec![0usize; m]);
+        for w in (0..minibatches).step_by(WINDOW) {
+            let grads: Vec<Vec<f32>> = (w..(w + WINDOW).min(minibatches))
+                .into_par_iter()
+                .map_init(
+                    || (Workspace::default(), Vec::new(), Vec::new()),
+                    |(ws, xb, yb), p| {
+                        let mut r = rng::aux_stream(seed, FIT_MINIBATCHES, p as u64);
+                        xb.clear();
+                        yb.clear();
+                        for _ in 0..b {
+                            let i = r.random_range(0..n);
+                            xb.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+                            yb.push(y[i]);
+                        }
+                        let mut g = vec![0f32; m];
+                        net.loss_grad(xb, yb, loss, ws, &mut g, None);
+                        g
+                    },
+                )
+                .collect();
+            for g in &grads {
+                for j in 0..m {
+                    let u = f64::from(g[j]) - f64::from(full[j]);
+                    sq[j] += u * u;
+                    if u != 0.0 {
+                        logs[j] += u.abs().ln();
+                        nonzero[j] += 1;
+                    }
+                }
+            }
+        }
+        let k = minibatches as f64;
+        NoiseFit {
+            minibatches,
+            batch_size: b,
+            variance: sq.iter().map(|s| s / k).collect(),
+            log_scale: logs
+                .iter()
+                .zip(&nonzero)
+                .map(|(l, &c)| {
+                    if c > 0 {
+                        l / c as f64
+                    } else {
+                        f64::NEG_INFINITY
+                    }
+                })
+                .collect(),
+            zero_share: nonzero.iter().map(|&c| 1.0 - c as f64 / k).collect(),
+        }
+    }
+
+    /// The per-coordinate SαS scales cⱼ(α).
+    pub fn stable_scales(&self, alpha: f64) -> Vec<f64> {
+        self.log_scale
+            .iter()
+            .zip(&self.zero_share)
+            .map(|(&l, &z)| stable_scale(l, z, alpha))
+            .collect()
+    }
+
+    /// The per-coordinate standard deviations of the Gaussian with the scales of the log-law,
+    /// √2·cⱼ(2) (equal to √vⱼ in expectation when the noise is Gaussian).
+    pub fn gaussian_scale_std(&self) -> Vec<f64> {
+        self.stable_scales(2.0)
+            .iter()
+            .map(|c| std::f64::consts::SQRT_2 * c)
+            .collect()
+    }
+}
+
+/// cⱼ(α) = exp(ℓ − γ(1/α − 1))·(1 − z)^{1/α} (0 for a coordinate that is always zero).
+pub fn stable_scale(log_scale: f64, zero_share: f64, alpha: f64) -> f64 {
+    if log_scale == f64::NEG_INFINITY {
+        return 0.0;
+    }
+    (log_scale - EULER_GAMMA * (1.0 / alpha - 1.0)).exp() * (1.0 - zero_share).powf(1.0 / alpha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::noise::{Param, Stable};
+
+    #[test]
+    fn log_scale_reads_the_stable_scale_back() {
+        // ℓ from 4·10⁵ draws of SαS(c) for three α: the SE of a mean of ln|X| is sd(ln|X|)/√n,
+        // sd(ln|X|) = π·√(1/α² + 1/2)/√6·… < 2 for α ≥ 1, so 5 SE < 0.016 in ln c.
+        for (alpha, c) in [(1.0, 0.3), (1.5, 2.0), (2.0, 0.7)] {
+            let law = Stable::new(alpha, 0.0, c, 0.0, Param::S1).unwrap();
+            let xs = crate::noise::draw(&law, 400_000, 11);
+            let l = xs.iter().map(|x| x.abs().ln()).sum::<f64>() / xs.len() as f64;
+            let got = stable_scale(l, 0.0, alpha);
+            assert!((got / c).ln().abs() < 0.016, "alpha {alpha}: {got} vs {c}");
+        }
+    }
+}
