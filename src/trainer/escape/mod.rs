@@ -276,7 +276,7 @@ pub fn measured_ranges(
     n_params: usize,
 ) -> Vec<std::ops::Range<usize>> {
     if layers.is_empty() {
-        return vec![0..n_params];
+        return std::iter::once(0..n_params).collect();
     }
     layers.iter().map(|&l| all[l - 1].clone()).collect()
 }

@@ -155,6 +155,6 @@ impl Objective for Quadratic {
         false
     }
     fn layer_ranges(&self) -> Vec<std::ops::Range<usize>> {
-        vec![0..self.curvatures.len()]
+        std::iter::once(0..self.curvatures.len()).collect()
     }
 }
