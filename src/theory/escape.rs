@@ -249,10 +249,11 @@ mod tests {
             weight: 1.0,
             multiplicity: 100.0,
         }];
-        // E‖Δₖ‖² = η²·100·k = r² → k = r²/(100η²).
+        // E‖Δₖ‖² = η²·v·100·k = k at η = 0.1 (100 flat directions of variance 1), = r² = 9 first
+        // at k = 9.
         let e = gaussian_escape(&flat, 0.1, 3.0).unwrap();
         assert_eq!(e.regime, "mean-square");
-        assert_eq!(e.steps, 900.0);
+        assert_eq!(e.steps, 9.0);
         let pushed = [Mode {
             variance: 0.0,
             gradient: 2.0,
