@@ -20,7 +20,7 @@ fn independent_stable_escapes_from_a_quadratic_follow_the_one_jump_law() {
         gradient: vec![0.0; d],
     };
     let radii = [r];
-    let measured = [0..d];
+    let measured: Vec<_> = std::iter::once(0..d).collect();
     let walk = Walk {
         eta,
         radii: &radii,
