@@ -121,6 +121,25 @@ pub fn brownian_covariance(
     Ok(c.into_iter().map(|v| v * amp * amp).collect())
 }
 
+/// A lower-triangular L with LLᵀ = C for a symmetric C with eigenvalues ≥ 0 (negative ones, from
+/// rounding, are taken as 0): B = V·Λ^{1/2} has BBᵀ = C, and the QR factorization Bᵀ = QR gives
+/// C = RᵀR, so L = Rᵀ with its columns' signs made positive on the diagonal.
+fn eigen_lower_factor(c: &DMatrix<f64>) -> DMatrix<f64> {
+    let d = c.nrows();
+    let e = c.clone().symmetric_eigen();
+    let root = e.eigenvalues.map(|l| l.max(0.0).sqrt());
+    let b = &e.eigenvectors * DMatrix::from_diagonal(&root);
+    let mut l = b.transpose().qr().r().transpose();
+    for j in 0..d {
+        if l[(j, j)] < 0.0 {
+            for i in j..d {
+                l[(i, j)] = -l[(i, j)];
+            }
+        }
+    }
+    l
+}
+
 impl VectorNoise {
     /// σ dW with covariance σ²C (C from `covariance` or `sigmas`, identity when neither).
     pub fn brownian(
@@ -245,11 +264,15 @@ impl VectorNoise {
     pub fn brownian_factor(&self, dt: f64) -> Option<Vec<f64>> {
         let d = self.dim;
         self.covariance.as_ref().map(|c| {
-            let m = DMatrix::from_row_slice(d, d, c) * dt;
-            let l = m
+            let c = DMatrix::from_row_slice(d, d, c);
+            // Cholesky of C·dt; where C·dt under- or overflows (a tiny or huge dt or amplitude),
+            // √dt times a factor of C: Cholesky, or from C's eigen-decomposition when C is
+            // positive definite only by a margin Cholesky cannot resolve.
+            let l = (c.clone() * dt)
                 .cholesky()
-                .expect("the covariance was checked positive definite")
-                .l();
+                .map(|ch| ch.l())
+                .or_else(|| c.clone().cholesky().map(|ch| ch.l() * dt.sqrt()))
+                .unwrap_or_else(|| eigen_lower_factor(&c) * dt.sqrt());
             let mut out = vec![0.0; d * d];
             for i in 0..d {
                 for j in 0..=i {
@@ -287,4 +310,22 @@ fn stable_part(
         shape,
         scales,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_eigen_factor_is_the_cholesky_factor() {
+        let c =
+            nalgebra::DMatrix::from_row_slice(3, 3, &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0]);
+        let l = super::eigen_lower_factor(&c);
+        for i in 0..3 {
+            for j in i + 1..3 {
+                assert_eq!(l[(i, j)], 0.0);
+            }
+        }
+        assert!((&l * l.transpose() - &c).abs().max() < 1e-12);
+        // The lower factor with a positive diagonal is unique: Cholesky's.
+        assert!((c.cholesky().unwrap().l() - l).abs().max() < 1e-12);
+    }
 }
