@@ -309,7 +309,7 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
         ),
         (
             CONFIG.replace("seed = 3", "seed = 3\ncolour = 1"),
-            "t.toml:3:1: unknown field `colour`, expected one of `name`, `description`, `seed`, `data`, `model`, `train`, `noise`, `sweep`",
+            "t.toml:3:1: unknown field `colour`, expected one of `name`, `description`, `seed`, `data`, `model`, `train`, `noise`, `escape`, `sweep`",
         ),
         (
             format!("{CONFIG}[data]\ndataset = \"idx\"\n"),
