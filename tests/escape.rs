@@ -173,16 +173,15 @@ fn bad_escape_sections_are_refused_with_the_field() {
 /// The mean escape step of the d-dimensional engine on U = ½Σλx² with explicit Euler at dt = η
 /// and noise ε dL^α, ε = η^{(α−1)/α}c: its step X ← X − η∇U + εη^{1/α}S = X − η(∇U + cS) is the
 /// model-noise walk's, so the two Monte Carlo means estimate one number.
-fn engine_mean_steps(
-    curvatures: &[f64],
-    alpha: f64,
-    c: f64,
-    eta: f64,
-    r: f64,
-    shape: Shape,
-    paths: u64,
-    seed: u64,
-) -> Estimate {
+fn engine_mean_steps(case: &Case, alpha: f64, shape: Shape, seed: u64) -> Estimate {
+    let Case {
+        curvatures,
+        c,
+        eta,
+        r,
+        paths,
+        ..
+    } = *case;
     let d = curvatures.len();
     let sim = SpaceSimulation::new(SpaceSpec {
         surface: Surface::Quadratic(QuadraticForm::diagonal(curvatures, None).unwrap()),
@@ -237,6 +236,17 @@ fn walk_mean_steps(
     stats.mean_steps.unwrap()
 }
 
+/// One quadratic escape problem: U = ½Σλⱼxⱼ², noise scale c, step η, radius r, paths, and whether
+/// ε is small enough for the one-jump law.
+struct Case {
+    curvatures: &'static [f64],
+    c: f64,
+    eta: f64,
+    r: f64,
+    paths: u64,
+    small: bool,
+}
+
 /// The model-noise walk against the d-dimensional engine on the same quadratic, for independent
 /// and isotropic SαS noise: two independent Monte Carlo estimates of one mean, compared within
 /// 3 combined SE. Once at small ε (ηc/r = 10⁻³, where both must also meet the one-jump law within
@@ -249,12 +259,27 @@ fn walk_mean_steps(
 #[test]
 fn model_noise_walk_matches_the_engine_on_a_quadratic() {
     let alpha = 1.5;
-    let cases: [(&[f64], f64, f64, f64, u64, bool); 2] = [
-        (&[1.0; 4], 0.01, 0.1, 1.0, 600, true),
-        (&[0.2, 0.5, 1.0, 2.0, 4.0], 0.2, 0.1, 0.5, 3000, false),
+    let cases = [
+        Case {
+            curvatures: &[1.0; 4],
+            c: 0.01,
+            eta: 0.1,
+            r: 1.0,
+            paths: 600,
+            small: true,
+        },
+        Case {
+            curvatures: &[0.2, 0.5, 1.0, 2.0, 4.0],
+            c: 0.2,
+            eta: 0.1,
+            r: 0.5,
+            paths: 3000,
+            small: false,
+        },
     ];
-    for (k, &(curv, c, eta, r, n, small)) in cases.iter().enumerate() {
-        let d = curv.len();
+    for (k, case) in cases.iter().enumerate() {
+        let (c, eta, r) = (case.c, case.eta, case.r);
+        let d = case.curvatures.len();
         for (shape, kind, drive, mass) in [
             (
                 Shape::Independent,
@@ -273,8 +298,8 @@ fn model_noise_walk_matches_the_engine_on_a_quadratic() {
             ),
         ] {
             let seed = 40 + k as u64;
-            let w = walk_mean_steps(curv, &drive, kind, eta, r, n, seed);
-            let e = engine_mean_steps(curv, alpha, c, eta, r, shape, n, seed);
+            let w = walk_mean_steps(case.curvatures, &drive, kind, eta, r, case.paths, seed);
+            let e = engine_mean_steps(case, alpha, shape, seed);
             let jump = law::one_jump_mean_steps(alpha, mass, eta, r).unwrap();
             eprintln!(
                 "{shape:?}, ηc/r = {}: walk {:.1} ± {:.1}, engine {:.1} ± {:.1}, one-jump law {jump:.1}",
@@ -289,7 +314,7 @@ fn model_noise_walk_matches_the_engine_on_a_quadratic() {
                 (w.value - e.value).abs() < 3.0 * se,
                 "{shape:?} case {k}: walk {w:?} vs engine {e:?}"
             );
-            if small {
+            if case.small {
                 assert!(
                     (e.value - jump).abs() < 3.0 * e.std_err,
                     "{shape:?}: engine {e:?} vs one-jump law {jump}"
