@@ -403,6 +403,7 @@ pub fn draw(
         c: Ctx {
             out: PathBuf::from(out),
             quick,
+            escape_runs: Default::default(),
         },
         tr,
         te,

@@ -2,6 +2,8 @@
 //! training runs, estimator calibrations) and draws it with [`super::panels`]. Each figure also
 //! gets a JSON file with exactly the numbers drawn.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -19,6 +21,7 @@ use crate::stats::tail_index::zero_fraction;
 use crate::stats::{HillK, block_sum, hill, mcculloch};
 use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data;
+use crate::trainer::escape::EscapeReport;
 use crate::trainer::mlp::Loss;
 use crate::trainer::model::ModelSpec;
 
@@ -26,7 +29,7 @@ use crate::trainer::model::ModelSpec;
 type Draw = DrawWith<Ctx>;
 
 /// Every figure, in order: its name (the stem of its PNG and JSON files) and what draws it.
-const FIGURES: [(&str, Draw); 13] = [
+const FIGURES: [(&str, Draw); 15] = [
     ("noise-norms", fig_noise_norms),
     ("stable-densities-paths", fig_densities_paths),
     ("alpha-width-depth", fig_width_depth),
@@ -40,6 +43,8 @@ const FIGURES: [(&str, Draw); 13] = [
     ("sgd-step-size", fig_sgd),
     ("paths-2d", super::space::fig_paths_2d),
     ("exit-directions", super::space::fig_exit_directions),
+    ("escape-radius", super::escape::fig_radius_digits),
+    ("escape-step-size", super::escape::fig_step_size_digits),
 ];
 
 /// Every figure's name, in order.
@@ -56,6 +61,9 @@ pub const NAMES: [&str; FIGURES.len()] = {
 pub(super) struct Ctx {
     pub(super) out: PathBuf,
     pub(super) quick: bool,
+    /// The escape experiments run so far (keyed by configuration, η and b), shared by the escape
+    /// figures.
+    pub(super) escape_runs: RefCell<BTreeMap<String, EscapeReport>>,
 }
 
 impl Ctx {
@@ -1032,6 +1040,7 @@ pub fn draw(
     let c = Ctx {
         out: out.to_path_buf(),
         quick,
+        escape_runs: RefCell::default(),
     };
     draw_each(&FIGURES, &c, only, done)
 }

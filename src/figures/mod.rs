@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+mod escape;
 pub mod fashion;
 mod fashion_noise;
 pub mod gallery;
