@@ -192,6 +192,7 @@ pub(super) fn base_run(
         iterations,
         checkpoint_every: every,
         halve_step: false,
+        weight_decay: 0.0,
         order: crate::trainer::config::Order::Cyclic,
         noise_batch_size: batch,
         subsample: 200_000,

@@ -102,6 +102,8 @@ struct RawTrainOpts {
     halve_step: bool,
     #[serde(default)]
     order: Order,
+    #[serde(default)]
+    weight_decay: f64,
 }
 
 /// The order in which SGD visits the training examples.
@@ -185,6 +187,10 @@ pub struct TrainRun {
     pub checkpoint_every: usize,
     /// Halve η at 1/3 and 2/3 of the iterations.
     pub halve_step: bool,
+    /// L2 penalty λ: SGD descends f + (λ/2)‖θ‖² (every parameter). The noise measurement is
+    /// unchanged by it (the penalty's gradient is the same on every minibatch); the reported losses
+    /// are the data loss alone.
+    pub weight_decay: f64,
     /// Order of the training examples.
     pub order: Order,
     /// Minibatch size of the noise measurement.
@@ -237,6 +243,7 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
             "seed"
                 | "bias"
                 | "halve_step"
+                | "weight_decay"
                 | "learning_rate"
                 | "batch_size"
                 | "loss"
@@ -446,6 +453,12 @@ fn train_run(
             format!("must be finite and > 0, got {}", r.train.learning_rate),
         ));
     }
+    if !(r.train.weight_decay >= 0.0 && r.train.weight_decay.is_finite()) {
+        return Err(bad(
+            "train.weight_decay",
+            format!("must be finite and >= 0, got {}", r.train.weight_decay),
+        ));
+    }
     let loss = match r.train.loss.as_str() {
         "cross-entropy" => Loss::CrossEntropy,
         "hinge" => Loss::Hinge,
@@ -485,6 +498,7 @@ fn train_run(
         iterations,
         checkpoint_every,
         halve_step: r.train.halve_step,
+        weight_decay: r.train.weight_decay,
         order: r.train.order,
         noise_batch_size,
         subsample,
@@ -771,6 +785,7 @@ pub fn train_model(
         // Dropout masks (AlexNet) are a function of (seed, iteration).
         let dropout = Some((run.seed, it as u64));
         net.loss_grad(bx, by, run.loss, &mut ws, &mut grad, dropout);
+        net.add_weight_decay(&mut grad, run.weight_decay);
         net.step(&grad, lr as f32);
         progress(it + 1);
         if (it + 1) % run.checkpoint_every == 0 || it + 1 == run.iterations {

@@ -172,6 +172,29 @@ impl Model {
         }
     }
 
+    /// Adds the gradient λθ of the L2 penalty (λ/2)‖θ‖² (every parameter, weights and biases) to
+    /// `grad`, and returns the penalty; nothing (and 0) when λ = 0.
+    pub fn add_weight_decay(&self, grad: &mut [f32], lambda: f64) -> f64 {
+        if lambda == 0.0 {
+            return 0.0;
+        }
+        let l = lambda as f32;
+        let mut sq = 0.0f64;
+        for (g, &t) in grad.iter_mut().zip(self.params()) {
+            *g += l * t;
+            sq += f64::from(t) * f64::from(t);
+        }
+        0.5 * lambda * sq
+    }
+
+    /// The L2 penalty (λ/2)‖θ‖².
+    pub fn weight_penalty(&self, lambda: f64) -> f64 {
+        if lambda == 0.0 {
+            return 0.0;
+        }
+        0.5 * lambda * self.params().iter().map(|&t| f64::from(t).powi(2)).sum::<f64>()
+    }
+
     /// `params ← params − lr·grad`.
     pub fn step(&mut self, grad: &[f32], lr: f32) {
         match self {

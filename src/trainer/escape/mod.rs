@@ -178,6 +178,7 @@ pub fn train_until(
             &mut grad,
             Some((run.seed, it as u64)),
         );
+        net.add_weight_decay(&mut grad, run.weight_decay);
         net.step(&grad, lr as f32);
         progress(it + 1);
         if let Until::Accuracy { accuracy } = until
@@ -311,6 +312,7 @@ pub fn run(
         loss: run.loss,
         batch_size: b,
         seed: run.seed,
+        weight_decay: run.weight_decay,
     };
     let mut state = objective.start(0);
     let mut full = vec![0f32; m];

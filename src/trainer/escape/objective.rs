@@ -29,7 +29,8 @@ pub trait Objective: Sync {
     fn layer_ranges(&self) -> Vec<std::ops::Range<usize>>;
 }
 
-/// A network's mean loss over a data set, from parameters θ₀.
+/// A network's mean loss over a data set plus the L2 penalty (λ/2)‖θ‖² of its training, from
+/// parameters θ₀.
 #[derive(Debug)]
 pub struct Network<'a> {
     /// The network at θ₀.
@@ -42,6 +43,8 @@ pub struct Network<'a> {
     pub batch_size: usize,
     /// Seed of the replicas' minibatch orders and dropout masks.
     pub seed: u64,
+    /// The L2 penalty λ (0: none).
+    pub weight_decay: f64,
 }
 
 /// A replica of [`Network`].
@@ -81,13 +84,15 @@ impl Objective for Network<'_> {
     }
 
     fn full_gradient(&self, s: &mut NetState, grad: &mut [f32]) -> f64 {
-        s.net
+        let data = s
+            .net
             .loss_grad(&self.data.x, &self.data.y, self.loss, &mut s.ws, grad, None)
-            .0
+            .0;
+        data + s.net.add_weight_decay(grad, self.weight_decay)
     }
 
     fn loss(&self, s: &mut NetState) -> f64 {
-        s.net.evaluate(&self.data.x, &self.data.y, self.loss).0
+        s.net.evaluate(&self.data.x, &self.data.y, self.loss).0 + s.net.weight_penalty(self.weight_decay)
     }
 
     fn minibatch_gradient(&self, s: &mut NetState, step: u64, grad: &mut [f32]) -> bool {
@@ -103,6 +108,7 @@ impl Objective for Network<'_> {
         let (bx, by) = super::super::config::gather(schedule.next_batch(), d, xb, yb);
         // Dropout (AlexNet) as in training, its masks from (replica, step).
         net.loss_grad(bx, by, self.loss, ws, grad, Some((*replica_seed, step)));
+        net.add_weight_decay(grad, self.weight_decay);
         true
     }
 
