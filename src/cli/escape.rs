@@ -199,8 +199,8 @@ pub fn table(r: &EscapeReport) -> String {
         s += &format!(" {:>w$}", n.noise.name());
     }
     s += &format!(
-        " {:>10} {:>10} {:>14} {:>14}\n",
-        "levy-ind", "levy-iso", "gauss-var", "gauss-scale"
+        " {:>10} {:>10} {:>14} {:>14} {:>14}\n",
+        "levy-ind", "levy-iso", "gauss-var", "gauss-scale", "gauss-cov"
     );
     let g = |e: Option<crate::theory::escape::GaussianEscape>| {
         e.map_or("-".into(), |e| {
@@ -221,11 +221,12 @@ pub fn table(r: &EscapeReport) -> String {
             s += &format!(" {:>w$}", steps(&n.radii[i]));
         }
         s += &format!(
-            " {:>10} {:>10} {:>14} {:>14}\n",
+            " {:>10} {:>10} {:>14} {:>14} {:>14}\n",
             opt(p.levy_independent),
             opt(p.levy_isotropic),
             g(p.gaussian_variance),
-            g(p.gaussian_scale)
+            g(p.gaussian_scale),
+            g(p.gaussian_covariance)
         );
     }
     s += &format!("  {:>8}", "slope");

@@ -87,9 +87,11 @@ impl<'a> EscapeLab<'a> {
 /// The noises' colours and legend names, in the table's order.
 fn style(kind: NoiseKind) -> (usize, &'static str) {
     match kind {
-        NoiseKind::Sgd => (6, "SGD (minibatches)"),
+        NoiseKind::Sgd => (6, "SGD (shuffled epochs)"),
+        NoiseKind::SgdReplacement => (2, "SGD, minibatches with replacement"),
         NoiseKind::GaussianVariance => (0, "Gaussian, measured variance"),
         NoiseKind::GaussianScale => (4, "Gaussian, log-law scale"),
+        NoiseKind::GaussianCovariance => (5, "Gaussian, measured covariance"),
         NoiseKind::StableIndependent => (1, "SαS, independent coordinates"),
         NoiseKind::StableIsotropic => (3, "SαS, isotropic"),
     }
@@ -108,9 +110,10 @@ fn mean_marker(n: &NoiseEscapes, i: usize, x: f64) -> Option<(f64, f64, f64, f64
 fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<(&'static str, f64)> {
     let p = r.predictions.get(i)?;
     let v = match kind {
-        NoiseKind::Sgd => None,
+        NoiseKind::Sgd | NoiseKind::SgdReplacement => None,
         NoiseKind::GaussianVariance => p.gaussian_variance.map(|g| g.steps),
         NoiseKind::GaussianScale => p.gaussian_scale.map(|g| g.steps),
+        NoiseKind::GaussianCovariance => p.gaussian_covariance.map(|g| g.steps),
         NoiseKind::StableIndependent => p.levy_independent,
         NoiseKind::StableIsotropic => p.levy_isotropic,
     }?;

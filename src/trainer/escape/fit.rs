@@ -35,11 +35,13 @@ pub struct NoiseFit {
     pub log_scale: Vec<f64>,
     /// zⱼ.
     pub zero_share: Vec<f64>,
+    /// The noise vectors U_p themselves (when kept: for the Gaussian with their covariance).
+    pub samples: Vec<Vec<f32>>,
 }
 
 impl NoiseFit {
     /// Measures the law of `net`'s minibatch-gradient noise on (x, y) at its parameters, given the
-    /// full-batch gradient `full`.
+    /// full-batch gradient `full`; `keep` keeps the K noise vectors (K·M values).
     #[allow(clippy::too_many_arguments)]
     pub fn measure(
         net: &Model,
@@ -50,11 +52,13 @@ impl NoiseFit {
         b: usize,
         minibatches: usize,
         seed: u64,
+        keep: bool,
     ) -> Self {
         let m = net.n_params();
         let dim = net.input_len();
         let n = y.len();
         let (mut sq, mut logs, mut nonzero) = (vec![0.0; m], vec![0.0; m], vec![0usize; m]);
+        let mut samples = Vec::new();
         for w in (0..minibatches).step_by(WINDOW) {
             let grads: Vec<Vec<f32>> = (w..(w + WINDOW).min(minibatches))
                 .into_par_iter()
@@ -75,7 +79,7 @@ impl NoiseFit {
                     },
                 )
                 .collect();
-            for g in &grads {
+            for mut g in grads {
                 for j in 0..m {
                     let u = f64::from(g[j]) - f64::from(full[j]);
                     sq[j] += u * u;
@@ -83,6 +87,10 @@ impl NoiseFit {
                         logs[j] += u.abs().ln();
                         nonzero[j] += 1;
                     }
+                }
+                if keep {
+                    g.iter_mut().zip(full).for_each(|(x, f)| *x -= f);
+                    samples.push(g);
                 }
             }
         }
@@ -103,6 +111,7 @@ impl NoiseFit {
                 })
                 .collect(),
             zero_share: nonzero.iter().map(|&c| 1.0 - c as f64 / k).collect(),
+            samples,
         }
     }
 

@@ -98,6 +98,8 @@ pub struct Prediction {
     pub gaussian_variance: Option<law::GaussianEscape>,
     /// Gaussian quadratic law with the log-law scales.
     pub gaussian_scale: Option<law::GaussianEscape>,
+    /// Gaussian quadratic law with the empirical noise covariance.
+    pub gaussian_covariance: Option<law::GaussianEscape>,
 }
 
 /// One noise's replicas and their statistics.
@@ -211,16 +213,17 @@ fn seconds(mut f: impl FnMut(), reps: usize) -> f64 {
 }
 
 /// The Gaussian-model directions: each leading eigenvector uⱼ with its curvature, the noise
-/// variance uⱼᵀdiag(v)uⱼ, the gradient ⟨uⱼ, ∇f⟩ and its measured weight; then one block for the
+/// variance along it (`variance_along(uⱼ)`: uⱼᵀdiag(v)uⱼ for a diagonal model, uⱼᵀĈuⱼ for a
+/// covariance; `total_v` is the trace), the gradient ⟨uⱼ, ∇f⟩ and its measured weight; then one block for the
 /// other M − k directions with their mean curvature (trace − Σλⱼ)/(M − k) (0 without a trace,
 /// never negative) and their share of the variance, gradient and weight.
 pub fn modes(
     curvature: &Curvature,
-    variance: &[f64],
+    (total_v, variance_along): (f64, &dyn Fn(&[f64]) -> f64),
     gradient: &[f64],
     measured: &[std::ops::Range<usize>],
 ) -> Vec<law::Mode> {
-    let m = variance.len();
+    let m = gradient.len();
     let mask: Vec<bool> = {
         let mut v = vec![false; m];
         for r in measured {
@@ -232,7 +235,7 @@ pub fn modes(
     let mut out = Vec::new();
     let (mut v_top, mut g2_top, mut w_top, mut l_top) = (0.0, 0.0, 0.0, 0.0);
     for (lambda, u) in curvature.eigenvalues.iter().zip(&curvature.eigenvectors) {
-        let v: f64 = u.iter().zip(variance).map(|(a, s)| a * a * s).sum();
+        let v = variance_along(u);
         let g: f64 = u.iter().zip(gradient).map(|(a, b)| a * b).sum();
         let w: f64 = u
             .iter()
@@ -254,7 +257,6 @@ pub fn modes(
     }
     let rest = (m - out.len()) as f64;
     if rest > 0.0 {
-        let total_v: f64 = variance.iter().sum();
         let total_g2: f64 = gradient.iter().map(|g| g * g).sum();
         let lambda = curvature
             .trace
@@ -318,11 +320,17 @@ pub fn run(
     let mut full = vec![0f32; m];
     objective.full_gradient(&mut state, &mut full);
     let full64: Vec<f64> = full.iter().map(|&g| f64::from(g)).collect();
+    // The noise is a minibatch's data gradient minus the full data gradient: the penalty's λθ is
+    // the same in both and is left out of both.
+    let mut full_data = full.clone();
+    for (g, &t) in full_data.iter_mut().zip(net.params()) {
+        *g -= (run.weight_decay as f32) * t;
+    }
     let mut scratch = vec![0f32; m];
     let seconds_per_full_gradient =
         seconds(|| _ = objective.full_gradient(&mut state, &mut scratch), 3);
     let seconds_per_minibatch_gradient = seconds(
-        || _ = objective.minibatch_gradient(&mut state, 0, &mut scratch),
+        || _ = objective.minibatch_gradient(&mut state, 0, false, &mut scratch),
         5,
     );
     drop(state);
@@ -358,10 +366,11 @@ pub fn run(
         &data.x,
         &data.y,
         run.loss,
-        &full,
+        &full_data,
         b,
         spec.noise_minibatches,
         key,
+        spec.noises.contains(&NoiseKind::GaussianCovariance),
     );
     let (estimate, source) = match spec.alpha {
         AlphaSource::Standardized => (
@@ -413,9 +422,39 @@ pub fn run(
         spec.hutchinson,
         run.seed,
     );
-    let modes_var = modes(&curvature, &fit.variance, &full64, &measured);
+    let diagonal = |v: &[f64]| {
+        let v = v.to_vec();
+        move |u: &[f64]| u.iter().zip(&v).map(|(a, s)| a * a * s).sum::<f64>()
+    };
+    let modes_var = modes(
+        &curvature,
+        (fit.variance.iter().sum(), &diagonal(&fit.variance)),
+        &full64,
+        &measured,
+    );
     let scale_var: Vec<f64> = scale_std.iter().map(|s| s * s).collect();
-    let modes_scale = modes(&curvature, &scale_var, &full64, &measured);
+    let modes_scale = modes(
+        &curvature,
+        (scale_var.iter().sum(), &diagonal(&scale_var)),
+        &full64,
+        &measured,
+    );
+    // uᵀĈu = (1/K)Σ_p ⟨U_p, u⟩²; the trace of Ĉ is Σⱼvⱼ.
+    let covariance_along = |u: &[f64]| {
+        fit.samples
+            .iter()
+            .map(|s| s.iter().zip(u).map(|(&a, b)| f64::from(a) * b).sum::<f64>().powi(2))
+            .sum::<f64>()
+            / fit.samples.len().max(1) as f64
+    };
+    let modes_cov = (!fit.samples.is_empty()).then(|| {
+        modes(
+            &curvature,
+            (fit.variance.iter().sum(), &covariance_along),
+            &full64,
+            &measured,
+        )
+    });
     let eta = spec.learning_rate;
     let stable = alpha.value < 2.0;
     let predictions = spec
@@ -435,6 +474,9 @@ pub fn run(
                 .flatten(),
             gaussian_variance: law::gaussian_escape(&modes_var, eta, r).ok(),
             gaussian_scale: law::gaussian_escape(&modes_scale, eta, r).ok(),
+            gaussian_covariance: modes_cov
+                .as_ref()
+                .and_then(|mc| law::gaussian_escape(mc, eta, r).ok()),
         })
         .collect();
 
@@ -448,12 +490,16 @@ pub fn run(
     let mut noises = Vec::new();
     for &kind in &spec.noises {
         let drive = match kind {
-            NoiseKind::Sgd => Drive::Sgd,
+            NoiseKind::Sgd => Drive::Sgd { replacement: false },
+            NoiseKind::SgdReplacement => Drive::Sgd { replacement: true },
             NoiseKind::GaussianVariance => Drive::Gaussian {
                 std: fit.variance.iter().map(|v| v.sqrt()).collect(),
             },
             NoiseKind::GaussianScale => Drive::Gaussian {
                 std: scale_std.clone(),
+            },
+            NoiseKind::GaussianCovariance => Drive::Covariance {
+                samples: fit.samples.clone(),
             },
             NoiseKind::StableIndependent => Drive::Independent {
                 alpha: alpha.value,

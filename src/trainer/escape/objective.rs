@@ -1,7 +1,9 @@
 //! What the replicas descend: a network's loss on a data set, or a quadratic (the validation case
 //! whose escape laws are known).
 
-use super::super::config::{Order, Schedule};
+use rand::RngExt;
+
+use super::super::config::{Minibatch, Order, Schedule};
 use super::super::data::Dataset;
 use super::super::mlp::{Loss, Workspace};
 use super::super::model::Model;
@@ -22,9 +24,16 @@ pub trait Objective: Sync {
     fn full_gradient(&self, s: &mut Self::State, grad: &mut [f32]) -> f64;
     /// The full-batch loss.
     fn loss(&self, s: &mut Self::State) -> f64;
-    /// The gradient of SGD step `step` (its minibatch) into `grad`; false when the objective has no
-    /// minibatches.
-    fn minibatch_gradient(&self, s: &mut Self::State, step: u64, grad: &mut [f32]) -> bool;
+    /// The gradient of SGD step `step` (its minibatch: the next of the replica's shuffled epochs,
+    /// or with `replacement` b examples drawn with replacement from the stream of (replica, step))
+    /// into `grad`; false when the objective has no minibatches.
+    fn minibatch_gradient(
+        &self,
+        s: &mut Self::State,
+        step: u64,
+        replacement: bool,
+        grad: &mut [f32],
+    ) -> bool;
     /// Parameter ranges of the layers (one range for an objective without layers).
     fn layer_ranges(&self) -> Vec<std::ops::Range<usize>>;
 }
@@ -56,7 +65,12 @@ pub struct NetState {
     replica_seed: u64,
     xb: Vec<f32>,
     yb: Vec<u8>,
+    /// The indices of a minibatch drawn with replacement.
+    drawn: Vec<usize>,
 }
+
+/// The stream domain of minibatches drawn with replacement.
+const REPLACEMENT_DOMAIN: u64 = 0x5245_504C;
 
 impl Objective for Network<'_> {
     type State = NetState;
@@ -72,6 +86,7 @@ impl Objective for Network<'_> {
             replica_seed,
             xb: vec![0.0; b * self.data.dim],
             yb: vec![0; b],
+            drawn: Vec::with_capacity(b),
         }
     }
 
@@ -95,7 +110,13 @@ impl Objective for Network<'_> {
         s.net.evaluate(&self.data.x, &self.data.y, self.loss).0 + s.net.weight_penalty(self.weight_decay)
     }
 
-    fn minibatch_gradient(&self, s: &mut NetState, step: u64, grad: &mut [f32]) -> bool {
+    fn minibatch_gradient(
+        &self,
+        s: &mut NetState,
+        step: u64,
+        replacement: bool,
+        grad: &mut [f32],
+    ) -> bool {
         let d = self.data;
         let NetState {
             net,
@@ -104,8 +125,17 @@ impl Objective for Network<'_> {
             replica_seed,
             xb,
             yb,
+            drawn,
         } = s;
-        let (bx, by) = super::super::config::gather(schedule.next_batch(), d, xb, yb);
+        let batch = if replacement {
+            let mut r = rng::aux_stream(*replica_seed, REPLACEMENT_DOMAIN, step);
+            drawn.clear();
+            drawn.extend((0..yb.len()).map(|_| r.random_range(0..d.len())));
+            Minibatch::Indices(drawn)
+        } else {
+            schedule.next_batch()
+        };
+        let (bx, by) = super::super::config::gather(batch, d, xb, yb);
         // Dropout (AlexNet) as in training, its masks from (replica, step).
         net.loss_grad(bx, by, self.loss, ws, grad, Some((*replica_seed, step)));
         net.add_weight_decay(grad, self.weight_decay);
@@ -157,7 +187,13 @@ impl Objective for Quadratic {
         let mut g = vec![0.0; s.len()];
         self.full_gradient(s, &mut g)
     }
-    fn minibatch_gradient(&self, _s: &mut Vec<f32>, _step: u64, _grad: &mut [f32]) -> bool {
+    fn minibatch_gradient(
+        &self,
+        _s: &mut Vec<f32>,
+        _step: u64,
+        _replacement: bool,
+        _grad: &mut [f32],
+    ) -> bool {
         false
     }
     fn layer_ranges(&self) -> Vec<std::ops::Range<usize>> {

@@ -18,12 +18,22 @@ use crate::rng;
 /// How the steps of a replica are driven.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Drive {
-    /// The minibatch gradient.
-    Sgd,
+    /// The minibatch gradient: each replica's own shuffled epochs, or (`replacement`) b examples
+    /// drawn with replacement at every step.
+    Sgd {
+        /// Draw every minibatch independently, with replacement.
+        replacement: bool,
+    },
     /// Full gradient + N(0, diag(std²)).
     Gaussian {
         /// Per-coordinate standard deviations.
         std: Vec<f64>,
+    },
+    /// Full gradient + (1/√K)·Σ_p ξ_p U_p with ξ_p ~ N(0, 1): Gaussian with covariance
+    /// (1/K)Σ_p U_p U_pᵀ, the empirical second moment of the K noise vectors U_p.
+    Covariance {
+        /// The noise vectors U_p.
+        samples: Vec<Vec<f32>>,
     },
     /// Full gradient + independent SαS(cⱼ) coordinates.
     Independent {
@@ -127,11 +137,21 @@ impl NoiseDraw {
 
     fn add(&self, drive: &Drive, r: &mut rng::PathRng, g: &mut [f32]) {
         match drive {
-            Drive::Sgd => {}
+            Drive::Sgd { .. } => {}
             Drive::Gaussian { std } => {
                 for (gi, s) in g.iter_mut().zip(std) {
                     let n: f64 = StandardNormal.sample(r);
                     *gi += (s * n) as f32;
+                }
+            }
+            Drive::Covariance { samples } => {
+                let f = 1.0 / (samples.len() as f64).sqrt();
+                for u in samples {
+                    let n: f64 = StandardNormal.sample(r);
+                    let c = (f * n) as f32;
+                    for (gi, &x) in g.iter_mut().zip(u) {
+                        *gi += c * x;
+                    }
                 }
             }
             Drive::Independent { scales, .. } => {
@@ -179,8 +199,8 @@ pub fn replica<O: Objective>(
     let eta = walk.eta as f32;
     while steps < walk.budget && next < walk.radii.len() {
         steps += 1;
-        if matches!(drive, Drive::Sgd) {
-            let drawn = objective.minibatch_gradient(&mut state, steps - 1, &mut g);
+        if let Drive::Sgd { replacement } = *drive {
+            let drawn = objective.minibatch_gradient(&mut state, steps - 1, replacement, &mut g);
             assert!(drawn, "SGD replicas need an objective with minibatches");
         } else {
             objective.full_gradient(&mut state, &mut g);

@@ -23,14 +23,24 @@ pub enum NoiseKind {
     StableIndependent,
     /// Full-batch gradient plus isotropic (sub-Gaussian) SαS noise with the measured α and one scale.
     StableIsotropic,
+    /// SGD with minibatches drawn with replacement, independently at every step: the same
+    /// gradient noise law as `sgd` without its correlation within an epoch (a shuffled epoch's
+    /// minibatch noises sum to zero), i.e. the i.i.d. noise that the model noises assume.
+    SgdReplacement,
+    /// Full-batch gradient plus Gaussian noise with the empirical covariance of the K measured
+    /// noise vectors (rank ≤ K): the noise's correlations across coordinates kept, so its
+    /// alignment with the Hessian (Xie, Sato & Sugiyama's model) too.
+    GaussianCovariance,
 }
 
 impl NoiseKind {
     /// Every kind, in table order.
-    pub const ALL: [NoiseKind; 5] = [
+    pub const ALL: [NoiseKind; 7] = [
         NoiseKind::Sgd,
+        NoiseKind::SgdReplacement,
         NoiseKind::GaussianVariance,
         NoiseKind::GaussianScale,
+        NoiseKind::GaussianCovariance,
         NoiseKind::StableIndependent,
         NoiseKind::StableIsotropic,
     ];
@@ -39,14 +49,17 @@ impl NoiseKind {
     pub fn name(self) -> &'static str {
         match self {
             NoiseKind::Sgd => "sgd",
+            NoiseKind::SgdReplacement => "sgd-replacement",
             NoiseKind::GaussianVariance => "gaussian-variance",
             NoiseKind::GaussianScale => "gaussian-scale",
+            NoiseKind::GaussianCovariance => "gaussian-covariance",
             NoiseKind::StableIndependent => "stable-independent",
             NoiseKind::StableIsotropic => "stable-isotropic",
         }
     }
 
-    /// A number distinguishing the kinds' random streams.
+    /// A number distinguishing the kinds' random streams (the declaration order, so a new kind
+    /// goes last and leaves the others' streams alone).
     pub(super) fn domain(self) -> u64 {
         0x4553_4300 + self as u64
     }
