@@ -207,10 +207,10 @@ pub fn table(r: &EscapeReport) -> String {
             format!(
                 "{}{}",
                 sig(e.steps),
-                if e.regime == "fluctuation" {
-                    " (fl)"
-                } else {
-                    ""
+                match e.regime {
+                    "fluctuation" => " (fl)",
+                    "near-stationary" => " (near)",
+                    _ => "",
                 }
             )
         })

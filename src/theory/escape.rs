@@ -101,8 +101,10 @@ pub struct Mode {
 pub struct GaussianEscape {
     /// Predicted escape step.
     pub steps: f64,
-    /// Which regime: "mean-square" (E‖Δₖ‖² reaches r²) or "fluctuation" (it does not; the
-    /// exponential Ornstein–Uhlenbeck rate).
+    /// Which regime: "mean-square" (E‖Δₖ‖² reaches r²), "fluctuation" (it does not, and r is
+    /// beyond [`MIN_FLUCTUATION_Z`] stationary spreads of every direction: the exponential
+    /// Ornstein–Uhlenbeck rate), or "near-stationary" (it does not, but r is within that many
+    /// spreads of some direction: neither form applies and `steps` is NaN).
     pub regime: &'static str,
 }
 
@@ -145,8 +147,13 @@ pub fn mean_square_displacement(modes: &[Mode], eta: f64, k: f64) -> f64 {
         .sum()
 }
 
+/// The smallest z = r_eff/s at which the fluctuation regime's OU rate (an asymptotic form for
+/// z ≫ 1, relative error O(z⁻²)) is used.
+pub const MIN_FLUCTUATION_Z: f64 = 2.0;
+
 /// The Gaussian quadratic model's escape step at radius r: the first k with E‖Δₖ‖² ≥ r² if
-/// there is one below 10¹⁵ steps; otherwise the fluctuation regime's 1/(Σ rates). Refuses an
+/// there is one below 10¹⁵ steps; otherwise the fluctuation regime's 1/(Σ rates), or NaN
+/// ("near-stationary") when some direction's z is below [`MIN_FLUCTUATION_Z`]. Refuses an
 /// unstable step (ηλ ≥ 2 on some direction with weight: the iteration diverges).
 pub fn gaussian_escape(modes: &[Mode], eta: f64, r: f64) -> Result<GaussianEscape, TheoryError> {
     check(eta > 0.0 && r > 0.0, || {
@@ -189,17 +196,19 @@ pub fn gaussian_escape(modes: &[Mode], eta: f64, r: f64) -> Result<GaussianEscap
         .iter()
         .map(|m| m.weight * m.multiplicity * m.stationary_variance(eta))
         .sum();
-    let rate: f64 = modes
-        .iter()
-        .filter(|m| m.weight > 0.0 && m.variance > 0.0)
-        .map(|m| {
-            let s2 = m.weight * m.stationary_variance(eta);
-            let rest = total - m.weight * m.stationary_variance(eta);
-            let reff = (r2 - rest).max(0.0).sqrt();
-            let z = reff / s2.sqrt();
-            m.multiplicity * ou_exit_rate(eta * m.curvature, z)
-        })
-        .sum();
+    let mut rate = 0.0;
+    for m in modes.iter().filter(|m| m.weight > 0.0 && m.variance > 0.0) {
+        let s2 = m.weight * m.stationary_variance(eta);
+        let rest = total - s2;
+        let z = ((r2 - rest).max(0.0) / s2).sqrt();
+        if z < MIN_FLUCTUATION_Z {
+            return Ok(GaussianEscape {
+                steps: f64::NAN,
+                regime: "near-stationary",
+            });
+        }
+        rate += m.multiplicity * ou_exit_rate(eta * m.curvature, z);
+    }
     Ok(GaussianEscape {
         steps: 1.0 / rate,
         regime: "fluctuation",
@@ -282,5 +291,9 @@ mod tests {
         assert_eq!(e.regime, "fluctuation");
         assert!((e.steps - 1.0 / ou_exit_rate(eta, 5.0)).abs() < 1e-6 * e.steps);
         assert!(gaussian_escape(&[m], 2.5, 1.0).is_err());
+        // Within two spreads the asymptotic rate does not apply and nothing is predicted.
+        let near = gaussian_escape(&[m], eta, 1.5 * s2.sqrt()).unwrap();
+        assert_eq!(near.regime, "near-stationary");
+        assert!(near.steps.is_nan());
     }
 }
