@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use super::gallery::{Ctx, axis, histogram, panel};
 use super::Trace;
+use super::gallery::{Ctx, axis, histogram, panel};
 use crate::trainer::TrainConfig;
 use crate::trainer::data::Dataset;
 use crate::trainer::escape::{self, EscapeReport, NoiseEscapes, NoiseKind};
@@ -293,12 +293,20 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
     let rm = base.escape.radii[mid];
     let mut by_eta = Vec::new();
     for eta in ETAS {
-        let e = if eta == base.escape.learning_rate { None } else { Some(eta) };
+        let e = if eta == base.escape.learning_rate {
+            None
+        } else {
+            Some(eta)
+        };
         by_eta.push((eta, lab.experiment(e, None)?));
     }
     let mut by_b = Vec::new();
     for b in BATCHES {
-        let e = if b == base.escape.batch_size { None } else { Some(b) };
+        let e = if b == base.escape.batch_size {
+            None
+        } else {
+            Some(b)
+        };
         by_b.push((b as f64, lab.experiment(None, e)?));
     }
     let sweep = |points: &[(f64, EscapeReport)]| -> Vec<Trace> {
@@ -320,7 +328,9 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
                     label: name.into(),
                     markers,
                     dashed: match lawpts.first() {
-                        Some(&(k, _)) => vec![(k.to_string(), lawpts.iter().map(|p| p.1).collect())],
+                        Some(&(k, _)) => {
+                            vec![(k.to_string(), lawpts.iter().map(|p| p.1).collect())]
+                        }
                         None => Vec::new(),
                     },
                     color: col,
@@ -367,7 +377,6 @@ pub(super) const DIGITS: (&str, &str, &str) = (
     "scenarios/escape-digits.toml",
     "digits",
 );
-
 
 fn digits_lab(c: &Ctx, f: impl Fn(&EscapeLab) -> anyhow::Result<()>) -> anyhow::Result<()> {
     let cfg = TrainConfig::parse(DIGITS.0, Path::new(DIGITS.1))?;

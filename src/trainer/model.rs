@@ -192,7 +192,12 @@ impl Model {
         if lambda == 0.0 {
             return 0.0;
         }
-        0.5 * lambda * self.params().iter().map(|&t| f64::from(t).powi(2)).sum::<f64>()
+        0.5 * lambda
+            * self
+                .params()
+                .iter()
+                .map(|&t| f64::from(t).powi(2))
+                .sum::<f64>()
     }
 
     /// `params ← params − lr·grad`.

@@ -443,7 +443,13 @@ pub fn run(
     let covariance_along = |u: &[f64]| {
         fit.samples
             .iter()
-            .map(|s| s.iter().zip(u).map(|(&a, b)| f64::from(a) * b).sum::<f64>().powi(2))
+            .map(|s| {
+                s.iter()
+                    .zip(u)
+                    .map(|(&a, b)| f64::from(a) * b)
+                    .sum::<f64>()
+                    .powi(2)
+            })
             .sum::<f64>()
             / fit.samples.len().max(1) as f64
     };

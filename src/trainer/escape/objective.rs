@@ -107,7 +107,8 @@ impl Objective for Network<'_> {
     }
 
     fn loss(&self, s: &mut NetState) -> f64 {
-        s.net.evaluate(&self.data.x, &self.data.y, self.loss).0 + s.net.weight_penalty(self.weight_decay)
+        s.net.evaluate(&self.data.x, &self.data.y, self.loss).0
+            + s.net.weight_penalty(self.weight_decay)
     }
 
     fn minibatch_gradient(

@@ -303,4 +303,45 @@ mod tests {
         let mut flat = vec![2.0; 300];
         assert!((top_share(&mut flat) - 0.01).abs() < 1e-12);
     }
+
+    #[test]
+    fn covariance_noise_has_the_samples_second_moment() {
+        // U₁ = (1, 0, 2), U₂ = (1, 1, −1): Ĉ = ½(U₁U₁ᵀ + U₂U₂ᵀ). Each entry of the empirical
+        // second moment of n = 40 000 draws has SE √((CᵢᵢCⱼⱼ + Cᵢⱼ²)/n) (Gaussian fourth moments);
+        // asserted within 4 SE.
+        let samples = vec![vec![1.0f32, 0.0, 2.0], vec![1.0, 1.0, -1.0]];
+        let c = |i: usize, j: usize| {
+            0.5 * samples
+                .iter()
+                .map(|u| f64::from(u[i]) * f64::from(u[j]))
+                .sum::<f64>()
+        };
+        let drive = Drive::Covariance {
+            samples: samples.clone(),
+        };
+        let draw = NoiseDraw::new(&drive);
+        let mut r = rng::stream(5, 0);
+        let n = 40_000;
+        let mut m = [[0.0f64; 3]; 3];
+        for _ in 0..n {
+            let mut z = [0f32; 3];
+            draw.add(&drive, &mut r, &mut z);
+            for i in 0..3 {
+                for j in 0..3 {
+                    m[i][j] += f64::from(z[i]) * f64::from(z[j]) / n as f64;
+                }
+            }
+        }
+        for i in 0..3 {
+            for j in 0..3 {
+                let se = ((c(i, i) * c(j, j) + c(i, j).powi(2)) / n as f64).sqrt();
+                assert!(
+                    (m[i][j] - c(i, j)).abs() < 4.0 * se,
+                    "({i}, {j}): {} vs {}",
+                    m[i][j],
+                    c(i, j)
+                );
+            }
+        }
+    }
 }
