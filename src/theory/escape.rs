@@ -209,8 +209,10 @@ pub fn gaussian_escape(modes: &[Mode], eta: f64, r: f64) -> Result<GaussianEscap
         }
         rate += m.multiplicity * ou_exit_rate(eta * m.curvature, z);
     }
+    // Beyond the cap the prediction is "never" (and 1/rate may overflow on the way).
+    let steps = 1.0 / rate;
     Ok(GaussianEscape {
-        steps: 1.0 / rate,
+        steps: if steps < CAP { steps } else { f64::INFINITY },
         regime: "fluctuation",
     })
 }
