@@ -393,3 +393,21 @@ pub(super) fn fig_radius_digits(c: &Ctx) -> anyhow::Result<()> {
 pub(super) fn fig_step_size_digits(c: &Ctx) -> anyhow::Result<()> {
     digits_lab(c, fig_step_size)
 }
+
+/// The Fashion-MNIST escape configuration embedded in the binary (its data come from
+/// `--data-dir`).
+const FASHION: (&str, &str, &str) = (
+    include_str!("../../scenarios/escape-fashion-mnist.toml"),
+    "scenarios/escape-fashion-mnist.toml",
+    "Fashion-MNIST",
+);
+
+/// `escape-radius` with `--dataset fashion-mnist`.
+pub(super) fn fig_radius_fashion(lab: &super::fashion::Lab) -> anyhow::Result<()> {
+    fig_radius(&EscapeLab::new(&lab.c, FASHION, &lab.tr, &lab.te))
+}
+
+/// `escape-step-size` with `--dataset fashion-mnist`.
+pub(super) fn fig_step_size_fashion(lab: &super::fashion::Lab) -> anyhow::Result<()> {
+    fig_step_size(&EscapeLab::new(&lab.c, FASHION, &lab.tr, &lab.te))
+}

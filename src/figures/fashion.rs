@@ -25,7 +25,7 @@ use crate::trainer::model::ModelSpec;
 use crate::trainer::noise::NoiseReport;
 
 /// The figures, in the order they are drawn.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 10] = [
     "alpha-channels",
     "alpha-iterations",
     "noise-norms",
@@ -34,6 +34,8 @@ pub const NAMES: [&str; 8] = [
     "noise-alpha-per-layer",
     "noise-power-law",
     "noise-spectrum",
+    "escape-radius",
+    "escape-step-size",
 ];
 
 /// Where Debian's `dataset-fashion-mnist` package puts the IDX files.
@@ -411,7 +413,7 @@ pub fn draw(
         noise: OnceCell::new(),
     };
     use super::fashion_noise as nt;
-    let figures: [(&str, DrawWith<Lab>); 8] = [
+    let figures: [(&str, DrawWith<Lab>); 10] = [
         (NAMES[0], fig_channels),
         (NAMES[1], fig_iterations),
         (NAMES[2], fig_noise_norms),
@@ -420,6 +422,8 @@ pub fn draw(
         (NAMES[5], nt::fig_alpha_per_layer),
         (NAMES[6], nt::fig_power_law),
         (NAMES[7], nt::fig_spectrum),
+        (NAMES[8], super::escape::fig_radius_fashion),
+        (NAMES[9], super::escape::fig_step_size_fashion),
     ];
     draw_each(&figures, &lab, only, done)?;
     // Every training run behind the figures, in full (checkpoints, noise reports, wall times).
