@@ -100,7 +100,7 @@ fn small_report(threads: usize) -> escape::EscapeReport {
 #[test]
 fn escapes_are_the_same_on_one_and_two_threads() {
     let (a, b) = (small_report(1), small_report(2));
-    assert_eq!(a.noises.len(), 6);
+    assert_eq!(a.noises.len(), NoiseKind::ALL.len());
     for (x, y) in a.noises.iter().zip(&b.noises) {
         assert_eq!(x.replicas, y.replicas, "{}", x.noise.name());
         assert_eq!(x.radii, y.radii);

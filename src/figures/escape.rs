@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use super::Trace;
 use super::gallery::{Ctx, axis, histogram, panel};
+use super::{LegendCorner, Trace};
 use crate::trainer::TrainConfig;
 use crate::trainer::data::Dataset;
 use crate::trainer::escape::{self, EscapeReport, NoiseEscapes, NoiseKind};
@@ -118,10 +118,13 @@ fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<(&'static str, f64
         NoiseKind::StableIsotropic => p.levy_isotropic,
     }?;
     let name = match kind {
-        NoiseKind::StableIndependent | NoiseKind::StableIsotropic => "one-jump law",
-        _ => "Gaussian quadratic law",
+        NoiseKind::StableIndependent => "one-jump law, independent",
+        NoiseKind::StableIsotropic => "one-jump law, isotropic",
+        NoiseKind::GaussianCovariance => "Gaussian quadratic law, covariance",
+        // The log-law scales give the variance law within a few %: one line for both.
+        _ => "Gaussian quadratic law, diagonal",
     };
-    v.is_finite().then_some((name, v))
+    (v.is_finite() && kind != NoiseKind::GaussianScale).then_some((name, v))
 }
 
 fn passage_steps(n: &NoiseEscapes, i: usize) -> Vec<f64> {
@@ -245,6 +248,13 @@ pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
         color: col,
         ..Default::default()
     });
+    let mut radius_panel = panel(
+        "(a) mean escape step against the radius",
+        axis("radius r = ‖θ − θ₀‖", true),
+        axis("mean escape step (iterations)", true),
+        by_radius,
+    );
+    radius_panel.legend = LegendCorner::LowerRight;
     let mut survival_panel = panel(
         &format!("(b) survival inside the ball of radius {rm}"),
         axis("step k", false),
@@ -261,23 +271,19 @@ pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
         &caption(lab, &r),
         (2, 2),
         &[
-            panel(
-                "(a) mean escape step against the radius",
-                axis("radius r = ‖θ − θ₀‖", true),
-                axis("mean escape step (iterations)", true),
-                by_radius,
-            ),
+            radius_panel,
             survival_panel,
             panel(
-                &format!(
-                    "(c) largest step before leaving r = {rm}: share of its squared length in its top 1 % coordinates"
+                &format!("(c) the largest step before leaving r = {rm}: its jump share"),
+                axis(
+                    "share of the step's squared length in its top 1 % coordinates (1: one jump)",
+                    false,
                 ),
-                axis("jump share (1 = one coordinate block carries the step)", false),
-                axis("density", false),
+                axis("density", true),
                 share,
             ),
             panel(
-                &format!("(d) the step that crossed r = {rm}, relative to r (1: one jump; ≪ 1: creep)"),
+                &format!("(d) the step that crossed r = {rm} (≈ 1·r: one jump; ≪ r: creep)"),
                 axis("crossing step length / r", true),
                 axis("density (per unit of crossing step / r)", true),
                 crossing,

@@ -109,6 +109,7 @@ pub(super) fn panel(title: &str, x: Axis, y: Axis, traces: Vec<Trace>) -> Panel 
         traces,
         y_range: None,
         x_range: None,
+        legend: Default::default(),
     }
 }
 

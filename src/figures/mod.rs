@@ -403,6 +403,21 @@ pub struct Panel {
     /// Fixed x range (in data units) instead of the data's extent; what lies outside is clipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub x_range: Option<(f64, f64)>,
+    /// Where the legend goes (upper right unless the data are there).
+    #[serde(skip)]
+    pub legend: LegendCorner,
+}
+
+/// A corner of a panel for its legend.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LegendCorner {
+    /// Upper right.
+    #[default]
+    UpperRight,
+    /// Upper left.
+    UpperLeft,
+    /// Lower right.
+    LowerRight,
 }
 
 /// Size of every multi-panel figure, in pixels.
@@ -614,7 +629,11 @@ pub fn panels(
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(180, 180, 180))
                 .label_font(("sans-serif", 13))
-                .position(SeriesLabelPosition::UpperRight)
+                .position(match p.legend {
+                    LegendCorner::UpperRight => SeriesLabelPosition::UpperRight,
+                    LegendCorner::UpperLeft => SeriesLabelPosition::UpperLeft,
+                    LegendCorner::LowerRight => SeriesLabelPosition::LowerRight,
+                })
                 .draw()
                 .map_err(&err)?;
         }
