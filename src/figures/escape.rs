@@ -106,8 +106,9 @@ fn mean_marker(n: &NoiseEscapes, i: usize, x: f64) -> Option<(f64, f64, f64, f64
     Some((x, m.value, m.value - m.std_err, m.value + m.std_err))
 }
 
-/// The law of `kind` at radius `i` of `r` (None for SGD, which has no law of its own).
-fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<(&'static str, f64)> {
+/// The law of `kind` at radius `i` of `r` (None for SGD, which has no law of its own, and for the
+/// log-law Gaussian, whose law is within a few % of the variance one: one line for both).
+fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<f64> {
     let p = r.predictions.get(i)?;
     let v = match kind {
         NoiseKind::Sgd | NoiseKind::SgdReplacement => None,
@@ -117,14 +118,28 @@ fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<(&'static str, f64
         NoiseKind::StableIndependent => p.levy_independent,
         NoiseKind::StableIsotropic => p.levy_isotropic,
     }?;
-    let name = match kind {
-        NoiseKind::StableIndependent => "one-jump law, independent",
-        NoiseKind::StableIsotropic => "one-jump law, isotropic",
-        NoiseKind::GaussianCovariance => "Gaussian quadratic law, covariance",
-        // The log-law scales give the variance law within a few %: one line for both.
-        _ => "Gaussian quadratic law, diagonal",
-    };
-    (v.is_finite() && kind != NoiseKind::GaussianScale).then_some((name, v))
+    (v.is_finite() && kind != NoiseKind::GaussianScale).then_some(v)
+}
+
+/// Puts the legend in the lower right, with the y range extended downwards to leave it room below
+/// the markers.
+fn legend_below(p: &mut super::Panel) {
+    let values = p.traces.iter().flat_map(|t| t.markers.iter().map(|m| m.1));
+    let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
+    if lo > 0.0 && lo.is_finite() && hi > 0.0 {
+        p.y_range = Some((lo / 30.0, hi * 2.0));
+        p.legend = LegendCorner::LowerRight;
+    }
+}
+
+/// A law's dashed line, unnamed (no legend entry: the caption says which law each colour's line
+/// is).
+fn law_line(pts: Vec<(f64, f64)>) -> Vec<(String, Vec<(f64, f64)>)> {
+    if pts.is_empty() {
+        Vec::new()
+    } else {
+        vec![(String::new(), pts)]
+    }
 }
 
 fn passage_steps(n: &NoiseEscapes, i: usize) -> Vec<f64> {
@@ -178,7 +193,8 @@ fn caption(lab: &EscapeLab, r: &EscapeReport) -> String {
     format!(
         "levylab figures {}: {} ({}, first {} examples), θ₀ after {} iterations (train loss {:.3}, accuracy {:.3}); \
          η = {}, b = {}, {} replicas per noise, budget {} steps; α = {:.2} ({}); markers: mean escape step ± SE \
-         (exponential MLE where some replicas were censored), dashed: the noise's law",
+         (exponential MLE where some replicas were censored); dashed, in the noise's colour: its law \
+         (one-jump law for the SαS noises, Gaussian quadratic law with the diagonal or the measured covariance for the Gaussians)",
         lab.c.mode(),
         lab.source,
         lab.dataset,
@@ -218,15 +234,11 @@ pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
         markers: (0..radii.len())
             .filter_map(|i| mean_marker(n, i, radii[i]))
             .collect(),
-        dashed: {
-            let pts: Vec<(&str, (f64, f64))> = (0..radii.len())
-                .filter_map(|i| law(&r, n.noise, i).map(|(k, v)| (k, (radii[i], v))))
-                .collect();
-            match pts.first() {
-                Some(&(k, _)) => vec![(k.to_string(), pts.iter().map(|p| p.1).collect())],
-                None => Vec::new(),
-            }
-        },
+        dashed: law_line(
+            (0..radii.len())
+                .filter_map(|i| law(&r, n.noise, i).map(|v| (radii[i], v)))
+                .collect(),
+        ),
         color: col,
         ..Default::default()
     });
@@ -254,7 +266,7 @@ pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
         axis("mean escape step (iterations)", true),
         by_radius,
     );
-    radius_panel.legend = LegendCorner::LowerRight;
+    legend_below(&mut radius_panel);
     let mut survival_panel = panel(
         &format!("(b) survival inside the ball of radius {rm}"),
         axis("step k", false),
@@ -326,19 +338,15 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
                     .iter()
                     .filter_map(|(x, r)| mean_marker(&find(r)?, mid, *x))
                     .collect();
-                let lawpts: Vec<(&str, (f64, f64))> = points
-                    .iter()
-                    .filter_map(|(x, r)| law(r, kind, mid).map(|(k, v)| (k, (*x, v))))
-                    .collect();
                 Trace {
                     label: name.into(),
                     markers,
-                    dashed: match lawpts.first() {
-                        Some(&(k, _)) => {
-                            vec![(k.to_string(), lawpts.iter().map(|p| p.1).collect())]
-                        }
-                        None => Vec::new(),
-                    },
+                    dashed: law_line(
+                        points
+                            .iter()
+                            .filter_map(|(x, r)| law(r, kind, mid).map(|v| (*x, v)))
+                            .collect(),
+                    ),
                     color: col,
                     ..Default::default()
                 }
@@ -352,7 +360,7 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
             lab.dataset
         ),
         &format!(
-            "{}; left: b = {}, η ∈ {:?}; right: η = {}, b ∈ {:?} (the same θ₀ throughout: only the replicas' η or b changes; the noise law is remeasured at each b)",
+            "{}. Left: b = {}, η ∈ {:?}; right: η = {}, b ∈ {:?} (the same θ₀ throughout: only the replicas' η or b changes; the noise law is remeasured at each b)",
             caption(lab, &base),
             base.escape.batch_size,
             ETAS,
@@ -361,18 +369,26 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
         ),
         (1, 2),
         &[
-            panel(
-                &format!("(a) mean escape step at r = {rm} against the step size"),
-                axis("step size η", true),
-                axis("mean escape step (iterations)", true),
-                sweep(&by_eta),
-            ),
-            panel(
-                &format!("(b) mean escape step at r = {rm} against the minibatch size"),
-                axis("minibatch size b", true),
-                axis("mean escape step (iterations)", true),
-                sweep(&by_b),
-            ),
+            {
+                let mut p = panel(
+                    &format!("(a) mean escape step at r = {rm} against the step size"),
+                    axis("step size η", true),
+                    axis("mean escape step (iterations)", true),
+                    sweep(&by_eta),
+                );
+                legend_below(&mut p);
+                p
+            },
+            {
+                let mut p = panel(
+                    &format!("(b) mean escape step at r = {rm} against the minibatch size"),
+                    axis("minibatch size b", true),
+                    axis("mean escape step (iterations)", true),
+                    sweep(&by_b),
+                );
+                legend_below(&mut p);
+                p
+            },
         ],
     )
 }
