@@ -21,27 +21,18 @@ fn independent_stable_escapes_from_a_quadratic_follow_the_one_jump_law() {
     // step is geometric: its mean 1/p is compared within 3 SE of 400 replicas (SE = mean/√400).
     let (alpha, c, eta, r) = (1.5, 0.01, 0.1, 1.0);
     let d = 4;
-    let q = Quadratic {
-        curvatures: vec![1.0; d],
-        gradient: vec![0.0; d],
-    };
-    let radii = [r];
-    let measured: Vec<_> = std::iter::once(0..d).collect();
-    let walk = Walk {
-        eta,
-        radii: &radii,
-        budget: 2_000_000,
-        measured: &measured,
-        seed: 7,
-    };
     let drive = Drive::Independent {
         alpha,
         scales: vec![c; d],
     };
-    let recs =
-        escape::replica::replicas(&q, &drive, NoiseKind::StableIndependent, &walk, 400, &|| {});
-    let stats = escape::radius_stats(&recs, 0, r, 2e6);
-    assert_eq!(stats.censored, 0);
+    let stats = walk_stats(
+        &[1.0; 4],
+        &drive,
+        NoiseKind::StableIndependent,
+        (eta, r),
+        400,
+        7,
+    );
     let m = stats.mean_steps.unwrap();
     let want = law::one_jump_mean_steps(alpha, d as f64 * c.powf(alpha), eta, r).unwrap();
     assert!(
@@ -207,15 +198,16 @@ fn engine_mean_steps(case: &Case, alpha: f64, shape: Shape, seed: u64) -> Estima
     }
 }
 
-fn walk_mean_steps(
+/// The statistics of `replicas` model-noise walks with step η from the minimum of ½Σλⱼxⱼ² out of
+/// the ball of radius r (every replica must get out).
+fn walk_stats(
     curvatures: &[f64],
     drive: &Drive,
     kind: NoiseKind,
-    eta: f64,
-    r: f64,
+    (eta, r): (f64, f64),
     replicas: u64,
     seed: u64,
-) -> Estimate {
+) -> escape::RadiusStats {
     let d = curvatures.len();
     let q = Quadratic {
         curvatures: curvatures.to_vec(),
@@ -233,7 +225,7 @@ fn walk_mean_steps(
     let recs = escape::replica::replicas(&q, drive, kind, &walk, replicas as usize, &|| {});
     let stats = escape::radius_stats(&recs, 0, r, 1e8);
     assert_eq!(stats.censored, 0);
-    stats.mean_steps.unwrap()
+    stats
 }
 
 /// One quadratic escape problem: U = ½Σλⱼxⱼ², noise scale c, step η, radius r, paths, and whether
@@ -298,7 +290,9 @@ fn model_noise_walk_matches_the_engine_on_a_quadratic() {
             ),
         ] {
             let seed = 40 + k as u64;
-            let w = walk_mean_steps(case.curvatures, &drive, kind, eta, r, case.paths, seed);
+            let w = walk_stats(case.curvatures, &drive, kind, (eta, r), case.paths, seed)
+                .mean_steps
+                .unwrap();
             let e = engine_mean_steps(case, alpha, shape, seed);
             let jump = law::one_jump_mean_steps(alpha, mass, eta, r).unwrap();
             eprintln!(
@@ -337,15 +331,16 @@ fn gaussian_escapes_on_flat_directions_follow_the_quadratic_law() {
     let drive = Drive::Gaussian {
         std: vec![v.sqrt(); d],
     };
-    let w = walk_mean_steps(
+    let w = walk_stats(
         &vec![0.0; d],
         &drive,
         NoiseKind::GaussianVariance,
-        eta,
-        r,
+        (eta, r),
         1000,
         9,
-    );
+    )
+    .mean_steps
+    .unwrap();
     let modes = [law::Mode {
         curvature: 0.0,
         variance: v,

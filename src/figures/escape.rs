@@ -309,23 +309,16 @@ pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
     let base = lab.experiment(None, None)?;
     let mid = MID.min(base.escape.radii.len() - 1);
     let rm = base.escape.radii[mid];
+    // The configuration's own η and b are the base experiment (None), computed once.
     let mut by_eta = Vec::new();
     for eta in ETAS {
-        let e = if eta == base.escape.learning_rate {
-            None
-        } else {
-            Some(eta)
-        };
-        by_eta.push((eta, lab.experiment(e, None)?));
+        let own = eta == base.escape.learning_rate;
+        by_eta.push((eta, lab.experiment((!own).then_some(eta), None)?));
     }
     let mut by_b = Vec::new();
     for b in BATCHES {
-        let e = if b == base.escape.batch_size {
-            None
-        } else {
-            Some(b)
-        };
-        by_b.push((b as f64, lab.experiment(None, e)?));
+        let own = b == base.escape.batch_size;
+        by_b.push((b as f64, lab.experiment(None, (!own).then_some(b))?));
     }
     let sweep = |points: &[(f64, EscapeReport)]| -> Vec<Trace> {
         base.escape

@@ -212,6 +212,9 @@ fn seconds(mut f: impl FnMut(), reps: usize) -> f64 {
     t.elapsed().as_secs_f64() / reps as f64
 }
 
+/// The noise variance uᵀCu along a unit vector u of a Gaussian model with covariance C.
+pub type VarianceAlong<'a> = &'a dyn Fn(&[f64]) -> f64;
+
 /// The Gaussian-model directions: each leading eigenvector uⱼ with its curvature, the noise
 /// variance along it (`variance_along(uⱼ)`: uⱼᵀdiag(v)uⱼ for a diagonal model, uⱼᵀĈuⱼ for a
 /// covariance; `total_v` is the trace), the gradient ⟨uⱼ, ∇f⟩ and its measured weight; then one block for the
@@ -219,7 +222,7 @@ fn seconds(mut f: impl FnMut(), reps: usize) -> f64 {
 /// never negative) and their share of the variance, gradient and weight.
 pub fn modes(
     curvature: &Curvature,
-    (total_v, variance_along): (f64, &dyn Fn(&[f64]) -> f64),
+    (total_v, variance_along): (f64, VarianceAlong<'_>),
     gradient: &[f64],
     measured: &[std::ops::Range<usize>],
 ) -> Vec<law::Mode> {

@@ -326,19 +326,18 @@ mod tests {
         for _ in 0..n {
             let mut z = [0f32; 3];
             draw.add(&drive, &mut r, &mut z);
-            for i in 0..3 {
-                for j in 0..3 {
-                    m[i][j] += f64::from(z[i]) * f64::from(z[j]) / n as f64;
+            for (row, &zi) in m.iter_mut().zip(&z) {
+                for (v, &zj) in row.iter_mut().zip(&z) {
+                    *v += f64::from(zi) * f64::from(zj) / n as f64;
                 }
             }
         }
-        for i in 0..3 {
-            for j in 0..3 {
+        for (i, row) in m.iter().enumerate() {
+            for (j, &got) in row.iter().enumerate() {
                 let se = ((c(i, i) * c(j, j) + c(i, j).powi(2)) / n as f64).sqrt();
                 assert!(
-                    (m[i][j] - c(i, j)).abs() < 4.0 * se,
-                    "({i}, {j}): {} vs {}",
-                    m[i][j],
+                    (got - c(i, j)).abs() < 4.0 * se,
+                    "({i}, {j}): {got} vs {}",
                     c(i, j)
                 );
             }
