@@ -182,6 +182,17 @@ pub fn table(r: &EscapeReport) -> String {
         r.fit.total_scale_variance,
         100.0 * r.fit.dead_share
     );
+    if !r.alpha.per_layer.is_empty() {
+        s += &format!(
+            "  alpha per layer (independent SaS, log-moment): {}\n",
+            r.alpha
+                .per_layer
+                .iter()
+                .map(|a| format!("{a:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     s += &format!(
         "  eta = {}, b = {}, {} replicas, budget {} steps; {:.2} ms per full gradient ({} examples), {:.2} ms per minibatch gradient\n",
         r.escape.learning_rate,

@@ -58,7 +58,7 @@ pub struct Start {
 }
 
 /// The α of the stable model noises.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct AlphaUsed {
     /// The value used (clamped to [0.1, 2]).
     pub value: f64,
@@ -66,6 +66,9 @@ pub struct AlphaUsed {
     pub source: &'static str,
     /// The estimate before clamping (None when the estimator had no value).
     pub estimate: Option<f64>,
+    /// With `alpha_per_layer`: each layer's log-moment α of the independent SαS noise, in layer
+    /// order (empty otherwise).
+    pub per_layer: Vec<f64>,
 }
 
 /// Summary of the noise law that built the model noises.
@@ -77,7 +80,8 @@ pub struct FitSummary {
     pub total_variance: f64,
     /// Σⱼ 2cⱼ(2)² (the same from the log-law scales).
     pub total_scale_variance: f64,
-    /// Σⱼ cⱼ(α)^α over the measured coordinates (the one-jump mass).
+    /// Σⱼ cⱼ(αⱼ)^αⱼ over the measured coordinates (the one-jump mass; αⱼ the pooled α, or with
+    /// `alpha_per_layer` the α of j's layer).
     pub stable_mass: f64,
     /// The isotropic scale c = (mean over all coordinates of cⱼ(α)^α)^{1/α}.
     pub isotropic_scale: f64,
@@ -214,6 +218,16 @@ fn seconds(mut f: impl FnMut(), reps: usize) -> f64 {
 
 /// The noise variance uᵀCu along a unit vector u of a Gaussian model with covariance C.
 pub type VarianceAlong<'a> = &'a dyn Fn(&[f64]) -> f64;
+
+/// The one-jump law's mean escape step for independent coordinates in ranges of different α:
+/// 1/min(Σ rates, 1), `masses` holding (α, Σ cⱼ^α) per range (None when some α is 2: no jumps).
+fn levy_independent(masses: &[(f64, f64)], eta: f64, r: f64) -> Option<f64> {
+    let mut rate = 0.0;
+    for &(a, mass) in masses {
+        rate += law::one_jump_rate(a, mass, eta, r).ok()?;
+    }
+    Some(1.0 / rate.min(1.0))
+}
 
 /// The Gaussian-model directions: each leading eigenvector uⱼ with its curvature, the noise
 /// variance along it (`variance_along(uⱼ)`: uⱼᵀdiag(v)uⱼ for a diagonal model, uⱼᵀĈuⱼ for a
@@ -389,23 +403,62 @@ pub fn run(
         ),
         AlphaSource::Given(a) => (Some(a), "given"),
     };
-    let alpha = AlphaUsed {
+    let mut alpha = AlphaUsed {
         value: estimate
             .filter(|a| a.is_finite())
             .unwrap_or(2.0)
             .clamp(0.1, 2.0),
         source,
         estimate,
+        per_layer: Vec::new(),
     };
-    let measured = measured_ranges(&spec.layers, &net.layer_ranges(), m);
+    let layer_ranges = net.layer_ranges();
+    // The α of every coordinate's range for the independent noise: one pooled range, or the
+    // layers with their own log-moment α (the pooled α where a layer has no usable values).
+    let alphas: Vec<(std::ops::Range<usize>, f64)> = if spec.alpha_per_layer {
+        layer_ranges
+            .iter()
+            .map(|r| {
+                (
+                    r.clone(),
+                    fit.log_moment_alpha(r.clone()).unwrap_or(alpha.value),
+                )
+            })
+            .collect()
+    } else {
+        std::iter::once((0..m, alpha.value)).collect()
+    };
+    if spec.alpha_per_layer {
+        alpha.per_layer = alphas.iter().map(|a| a.1).collect();
+    }
+    let measured = measured_ranges(&spec.layers, &layer_ranges, m);
     let measured_params: usize = measured.iter().map(|r| r.len()).sum();
-    let scales = fit.stable_scales(alpha.value);
-    let stable_mass: f64 = measured
+    let pooled_scales = fit.stable_scales(alpha.value);
+    let mut scales = pooled_scales.clone();
+    for (range, a) in &alphas {
+        let layer = fit.stable_scales(*a);
+        scales[range.clone()].copy_from_slice(&layer[range.clone()]);
+    }
+    let in_measured = |j: usize| measured.iter().any(|r| r.contains(&j));
+    // Per range: (α, Σ cⱼ^α over its measured coordinates): the one-jump rates add up.
+    let masses: Vec<(f64, f64)> = alphas
         .iter()
-        .flat_map(|r| scales[r.clone()].iter())
+        .map(|(range, a)| {
+            let mass = range
+                .clone()
+                .filter(|&j| in_measured(j))
+                .map(|j| scales[j].powf(*a))
+                .sum();
+            (*a, mass)
+        })
+        .collect();
+    let stable_mass: f64 = masses.iter().map(|p| p.1).sum();
+    let scales_pooled = pooled_scales;
+    let isotropic_scale = (scales_pooled
+        .iter()
         .map(|c| c.powf(alpha.value))
-        .sum();
-    let isotropic_scale = (scales.iter().map(|c| c.powf(alpha.value)).sum::<f64>() / m as f64)
+        .sum::<f64>()
+        / m as f64)
         .powf(1.0 / alpha.value);
     let scale_std = fit.gaussian_scale_std();
     let fit_summary = FitSummary {
@@ -471,9 +524,7 @@ pub fn run(
         .iter()
         .map(|&r| Prediction {
             radius: r,
-            levy_independent: stable
-                .then(|| law::one_jump_mean_steps(alpha.value, stable_mass, eta, r).ok())
-                .flatten(),
+            levy_independent: levy_independent(&masses, eta, r),
             levy_isotropic: stable
                 .then(|| {
                     let mass = isotropic_scale.powf(alpha.value)
@@ -511,7 +562,7 @@ pub fn run(
                 samples: fit.samples.clone(),
             },
             NoiseKind::StableIndependent => Drive::Independent {
-                alpha: alpha.value,
+                alphas: alphas.clone(),
                 scales: scales.clone(),
             },
             NoiseKind::StableIsotropic => Drive::Isotropic {

@@ -35,10 +35,11 @@ pub enum Drive {
         /// The noise vectors U_p.
         samples: Vec<Vec<f32>>,
     },
-    /// Full gradient + independent SαS(cⱼ) coordinates.
+    /// Full gradient + independent SαS(cⱼ) coordinates, with the α of each coordinate's range.
     Independent {
-        /// α ∈ (0, 2].
-        alpha: f64,
+        /// Consecutive parameter ranges covering every coordinate, each with its α ∈ (0, 2] (one
+        /// range for a pooled α).
+        alphas: Vec<(std::ops::Range<usize>, f64)>,
         /// Per-coordinate scales cⱼ.
         scales: Vec<f64>,
     },
@@ -108,19 +109,23 @@ fn top_share(values: &mut [f64]) -> f64 {
 
 /// The noise of one step (into `z`, in gradient units).
 struct NoiseDraw {
-    stable: Option<StandardStable>,
+    /// One law per range of [`Drive::Independent`].
+    stable: Vec<StandardStable>,
     subordinator: Option<(StandardStable, f64)>,
 }
 
 impl NoiseDraw {
     fn new(drive: &Drive) -> Self {
-        match *drive {
-            Drive::Independent { alpha, .. } => NoiseDraw {
-                stable: StandardStable::new(alpha, 0.0).ok(),
+        match drive {
+            Drive::Independent { alphas, .. } => NoiseDraw {
+                stable: alphas
+                    .iter()
+                    .map(|&(_, a)| StandardStable::new(a, 0.0).expect("alpha validated"))
+                    .collect(),
                 subordinator: None,
             },
-            Drive::Isotropic { alpha, .. } if alpha < 2.0 => NoiseDraw {
-                stable: None,
+            &Drive::Isotropic { alpha, .. } if alpha < 2.0 => NoiseDraw {
+                stable: Vec::new(),
                 subordinator: StandardStable::new(alpha / 2.0, 1.0).ok().map(|s| {
                     (
                         s,
@@ -129,7 +134,7 @@ impl NoiseDraw {
                 }),
             },
             _ => NoiseDraw {
-                stable: None,
+                stable: Vec::new(),
                 subordinator: None,
             },
         }
@@ -154,10 +159,11 @@ impl NoiseDraw {
                     }
                 }
             }
-            Drive::Independent { scales, .. } => {
-                let law = self.stable.expect("alpha validated");
-                for (gi, c) in g.iter_mut().zip(scales) {
-                    *gi += (c * law.sample(r)) as f32;
+            Drive::Independent { alphas, scales } => {
+                for ((range, _), law) in alphas.iter().zip(&self.stable) {
+                    for (gi, c) in g[range.clone()].iter_mut().zip(&scales[range.clone()]) {
+                        *gi += (c * law.sample(r)) as f32;
+                    }
                 }
             }
             Drive::Isotropic { scale, .. } => {

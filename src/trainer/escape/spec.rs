@@ -118,6 +118,9 @@ pub struct EscapeSpec {
     pub noise_minibatches: usize,
     /// α of the stable model noises.
     pub alpha: AlphaSource,
+    /// The independent SαS noise with each layer's own α (the log-moment estimate of the layer's
+    /// noise at θ₀) instead of the pooled one; the isotropic noise keeps the pooled α.
+    pub alpha_per_layer: bool,
     /// Leading Hessian eigenvalues computed at θ₀.
     pub hessian_top: usize,
     /// Power iterations per eigenvalue.
@@ -147,6 +150,8 @@ pub(crate) struct RawEscape {
     #[serde(default = "minibatches")]
     noise_minibatches: i64,
     alpha: Option<toml::Value>,
+    #[serde(default)]
+    alpha_per_layer: bool,
     #[serde(default = "top")]
     hessian_top: i64,
     #[serde(default = "power")]
@@ -191,6 +196,7 @@ pub(crate) const DEFAULTED: &[&str] = &[
     "train_subset",
     "noise_minibatches",
     "alpha",
+    "alpha_per_layer",
     "hessian_top",
     "hessian_iterations",
     "hessian_step",
@@ -347,6 +353,7 @@ impl RawEscape {
                 k
             },
             alpha,
+            alpha_per_layer: self.alpha_per_layer,
             hessian_top: count("escape.hessian_top", self.hessian_top)?,
             hessian_iterations: pos("escape.hessian_iterations", self.hessian_iterations)?,
             hessian_step: self.hessian_step,
