@@ -66,6 +66,7 @@ noise_minibatches = 20
 hessian_top = 2
 hessian_iterations = 5
 hutchinson = 2
+alpha_per_layer = true
 "#;
 
 fn small_report(threads: usize) -> escape::EscapeReport {
@@ -99,6 +100,9 @@ fn escapes_are_the_same_on_one_and_two_threads() {
     assert_eq!(a.curvature.eigenvalues, b.curvature.eigenvalues);
     assert_eq!(a.predictions, b.predictions);
     assert_eq!(a.alpha, b.alpha);
+    // One log-moment α per layer (depth 2: two linear layers), each a tail index.
+    assert_eq!(a.alpha.per_layer.len(), 2);
+    assert!(a.alpha.per_layer.iter().all(|&x| (0.1..=2.0).contains(&x)));
     // Something moved: the SGD replicas passed the smaller radius.
     assert!(a.noises[0].radii[0].passed > 0);
 }

@@ -435,9 +435,12 @@ pub fn run(
     let measured_params: usize = measured.iter().map(|r| r.len()).sum();
     let pooled_scales = fit.stable_scales(alpha.value);
     let mut scales = pooled_scales.clone();
-    for (range, a) in &alphas {
-        let layer = fit.stable_scales(*a);
-        scales[range.clone()].copy_from_slice(&layer[range.clone()]);
+    if spec.alpha_per_layer {
+        for (range, a) in &alphas {
+            for j in range.clone() {
+                scales[j] = fit::stable_scale(fit.log_scale[j], fit.zero_share[j], *a);
+            }
+        }
     }
     let in_measured = |j: usize| measured.iter().any(|r| r.contains(&j));
     // Per range: (α, Σ cⱼ^α over its measured coordinates): the one-jump rates add up.
@@ -453,8 +456,7 @@ pub fn run(
         })
         .collect();
     let stable_mass: f64 = masses.iter().map(|p| p.1).sum();
-    let scales_pooled = pooled_scales;
-    let isotropic_scale = (scales_pooled
+    let isotropic_scale = (pooled_scales
         .iter()
         .map(|c| c.powf(alpha.value))
         .sum::<f64>()
