@@ -378,7 +378,7 @@ pub fn run(
             ..run.tests
         },
     );
-    let fit = NoiseFit::measure(
+    let mut fit = NoiseFit::measure(
         &net,
         &data.x,
         &data.y,
@@ -560,8 +560,9 @@ pub fn run(
             NoiseKind::GaussianScale => Drive::Gaussian {
                 std: scale_std.clone(),
             },
+            // Each kind is listed at most once (checked): the K·M samples move, not copied.
             NoiseKind::GaussianCovariance => Drive::Covariance {
-                samples: fit.samples.clone(),
+                samples: std::mem::take(&mut fit.samples),
             },
             NoiseKind::StableIndependent => Drive::Independent {
                 alphas: alphas.clone(),
