@@ -160,7 +160,7 @@ impl NoiseDraw {
                 }
             }
             Drive::Independent { alphas, scales } => {
-                for ((range, _), law) in alphas.iter().zip(&self.stable) {
+                for ((range, _), &law) in alphas.iter().zip(&self.stable) {
                     for (gi, c) in g[range.clone()].iter_mut().zip(&scales[range.clone()]) {
                         *gi += (c * law.sample(r)) as f32;
                     }
