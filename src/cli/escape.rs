@@ -341,7 +341,11 @@ pub(super) fn run(a: EscapeArgs) -> anyhow::Result<()> {
         .context("cannot start worker threads")?;
     let dir = a.out.join(&cfg.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let _lock = crate::experiment::lock(&dir, &a.config)?;
+    // One writer per result directory, the same lock as `levylab run` takes for it.
+    let _lock = crate::experiment::staging::lock(
+        &dir,
+        &crate::experiment::staging::Layout::new(&a.out, &cfg.name).lock_file(),
+    )?;
     let bar = ProgressBar::with_draw_target(
         None,
         if a.quiet || !std::io::stderr().is_terminal() {

@@ -24,7 +24,7 @@ fn stop_all() {
 /// A run stopped by Ctrl-C after saving what it finished (exit code 130).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "interrupted: {finished} of {total} points saved in {dir} (the last one with unfinished paths censored)"
+    "interrupted: {finished} of {total} points saved in {dir} (the last one with unfinished paths censored); `levylab run --resume` continues from the last finished point"
 )]
 pub struct Interrupted {
     /// Points written.
@@ -59,6 +59,12 @@ pub struct RunArgs {
     /// OUT/NAME/shards/part-K-of-N.json; `levylab merge OUT/NAME` combines the N parts.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
+    /// Continue an interrupted or killed run (of this part, with --shard) from its checkpoint in
+    /// OUT/NAME.partial/ (OUT/NAME/shards/part-K-of-N.partial.json): its finished points are kept
+    /// after checking the scenario text, seed, paths and version; the others run. Without a
+    /// checkpoint the run starts from the beginning.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// Arguments of `levylab merge`.
@@ -109,12 +115,31 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
             shard.is_none(),
             "--shard splits a run into separate jobs; under mpirun the ranks already split it"
         );
+        anyhow::ensure!(
+            !a.resume,
+            "--resume runs in one process: continue a killed MPI run with `levylab run --resume` (the numbers do not depend on the ranks)"
+        );
         return run_mpi(&a, &s);
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
         .build()
         .context("cannot start worker threads")?;
+    let layout = experiment::staging::Layout::new(&a.out, &s.name);
+    let checkpoint = match shard {
+        Some(p) => layout.part_checkpoint(p),
+        None => layout.checkpoint(),
+    };
+    if !a.resume && checkpoint.exists() {
+        eprintln!(
+            "levylab: note: starting afresh; the unfinished run in {} is discarded (--resume continues it)",
+            checkpoint.parent().unwrap_or(&checkpoint).display()
+        );
+    }
+    let opts = experiment::RunOptions {
+        shard,
+        resume: a.resume,
+    };
     let ctl = Control::default();
     let _ = ctrlc::set_handler(stop_all);
     let (lo, hi) = shard.unwrap_or(Part::WHOLE).range(s.paths);
@@ -132,7 +157,7 @@ pub(super) fn run(a: RunArgs) -> anyhow::Result<()> {
                 s.points[i].label()
             )
         },
-        || pool.install(|| experiment::run(&s, shard, &a.out, &ctl)),
+        || pool.install(|| experiment::run_with(&s, opts, &a.out, &ctl)),
     )?;
     report(&res, figure, started, &s, shard)
 }
@@ -236,7 +261,11 @@ pub(super) fn report(
             started.elapsed().as_secs_f64(),
             res.dir
                 .join("shards")
-                .join(experiment::shard::file_name(part))
+                .join(if res.interrupted() {
+                    experiment::shard::partial_file_name(part)
+                } else {
+                    experiment::shard::file_name(part)
+                })
                 .display()
         );
     } else {

@@ -10,6 +10,7 @@
 //! split gives the same numbers, bit for bit.
 
 pub mod shard;
+pub mod staging;
 pub mod summary;
 
 #[cfg(feature = "mpi")]
@@ -70,6 +71,14 @@ pub enum ExperimentError {
     /// An invalid part `K/N`.
     #[error("{0}")]
     Part(String),
+    /// A checkpoint that cannot be resumed.
+    #[error("cannot resume from {path}: {message}; run without --resume to start over")]
+    Resume {
+        /// The checkpoint.
+        path: PathBuf,
+        /// Why not.
+        message: String,
+    },
     /// Another process is writing the same results.
     #[error(
         "{dir} is being written by another levylab process (it holds the lock {lock}); wait for it to end or choose another --out"
@@ -80,30 +89,6 @@ pub enum ExperimentError {
         /// The lock file.
         lock: PathBuf,
     },
-}
-
-/// Takes the advisory lock `file` (created if needed) for the files of `dir`, for as long as the
-/// returned handle lives. The lock is the operating system's (`flock`), so a process that dies —
-/// even by SIGKILL — releases it: a crashed run never leaves a stale lock.
-pub(crate) fn lock(dir: &Path, file: &Path) -> Result<std::fs::File, ExperimentError> {
-    let io = |source| ExperimentError::Io {
-        path: file.to_path_buf(),
-        source,
-    };
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(file)
-        .map_err(io)?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(ExperimentError::Busy {
-            dir: dir.to_path_buf(),
-            lock: file.to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-    }
 }
 
 /// One of N disjoint parts of every point's paths: part K (1-based) of N.
@@ -265,61 +250,123 @@ impl Outcomes {
     }
 }
 
-/// Runs scenario `s` (or, with `shard`, that part of it) on the current rayon pool and writes its
-/// results under `out/<name>/`: summary.json, table.txt, exit_times.csv (when kept) and
-/// exit_times.png for the whole run, `shards/part-K-of-N.json` for a part (even 1/1). Files are rewritten after every point, so an
-/// interrupted run keeps every finished point. A failed figure is returned beside the result.
+/// How [`run_with`] runs a scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Only this part of every point's paths (a mergeable shard), or the whole run.
+    pub shard: Option<Part>,
+    /// Continue from the checkpoint of an interrupted or killed run of the same scenario, seed,
+    /// paths and part, keeping its finished points ([`staging`]).
+    pub resume: bool,
+}
+
+/// Runs scenario `s` (or, with `shard`, that part of it) afresh on the current rayon pool: see
+/// [`run_with`].
 pub fn run(
     s: &Scenario,
     shard: Option<Part>,
     out: &Path,
     ctl: &Control,
 ) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
-    let part = shard.unwrap_or(Part::WHOLE);
-    if shard.is_some() {
-        refuse_split(s)?;
-    }
-    let dir = out.join(&s.name);
-    create_dir(&dir)?;
-    // One writer per set of files: the whole run's, or one part's (parts run side by side).
-    let _lock = match shard {
-        None => lock(&dir, &dir.join(".lock"))?,
-        Some(p) => {
-            let shards = dir.join("shards");
-            create_dir(&shards)?;
-            lock(&dir, &shards.join(format!(".{}.lock", shard::file_name(p))))?
-        }
-    };
-    let (summary, runs) = run_points(s, part, ctl, |summary, runs| {
-        if shard.is_none() {
+    run_with(
+        s,
+        RunOptions {
+            shard,
+            resume: false,
+        },
+        out,
+        ctl,
+    )
+}
+
+/// Runs scenario `s` as `opts` says on the current rayon pool and writes its results under `out`
+/// (the layout is [`staging`]'s). A whole run writes summary.json, table.txt, exit_times.csv (when
+/// kept) and exit_times.png into `out/<name>.partial/` after every point, with the checkpoint of
+/// its finished points, and moves them to `out/<name>/` when the last point is in, so that a run
+/// killed at any moment keeps every finished point and never destroys the previous complete
+/// result. A part writes `out/<name>/shards/part-K-of-N.partial.json` after every point and
+/// renames it `part-K-of-N.json` at its end. A failed figure is returned beside the result.
+pub fn run_with(
+    s: &Scenario,
+    opts: RunOptions,
+    out: &Path,
+    ctl: &Control,
+) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
+    let layout = staging::Layout::new(out, &s.name);
+    let Some(part) = opts.shard else {
+        let (staging, kept) = staging::Staging::open(layout, s, opts.resume)?;
+        let dir = staging.dir();
+        let (summary, runs) = run_points(s, Part::WHOLE, ctl, kept, |summary, runs| {
             let outcomes: Vec<&[Outcome]> = runs
                 .iter()
                 .map(|r| r.outcomes.as_deref().unwrap_or_default())
                 .collect();
-            write_outputs(&dir, summary, &outcomes)
+            write_outputs(&dir, summary, &outcomes)?;
+            staging.checkpoint(s, finished(summary, runs))
+        })?;
+        let figure = plot(&dir, s, &summary.points).err();
+        let dir = if summary.complete {
+            staging.publish()?
         } else {
-            shard::write(&dir, s, part, runs, summary.interrupted)
+            dir
+        };
+        return Ok((Outcomes { summary, runs, dir }, figure));
+    };
+    refuse_split(s)?;
+    let dir = layout.result();
+    let shards = dir.join("shards");
+    create_dir(&shards)?;
+    // One writer per part: parts of one run go side by side.
+    let _lock = staging::lock(&dir, &shards.join(format!(".{}.lock", shard::file_name(part))))?;
+    let checkpoint = layout.part_checkpoint(part);
+    let kept = if opts.resume {
+        staging::read_checkpoint(&checkpoint, s, part)?.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (summary, runs) = run_points(s, part, ctl, kept, |summary, runs| {
+        if summary.complete {
+            shard::write(&dir, s, part, runs)
+        } else {
+            shard::write_file(
+                &checkpoint,
+                s,
+                part,
+                finished(summary, runs),
+                summary.interrupted,
+            )
         }
     })?;
-    let figure = if shard.is_none() {
-        plot(&dir, s, &summary.points).err()
-    } else {
-        None
-    };
-    Ok((Outcomes { summary, runs, dir }, figure))
+    Ok((Outcomes { summary, runs, dir }, None))
 }
 
-/// Simulates the points of `s` in turn (part `part` of each), calling `after` with the summary and
-/// runs so far after every point; stops after the point during which `ctl.stop` was set.
+/// The runs of the points that finished: all but an interrupted last one.
+fn finished<'r>(summary: &Summary, runs: &'r [PointRun]) -> &'r [PointRun] {
+    &runs[..runs.len() - usize::from(summary.interrupted)]
+}
+
+/// Simulates the points of `s` in turn (part `part` of each) after the `kept` ones (finished by an
+/// earlier process), calling `after` with the summary and runs so far after the kept points and
+/// after every new one; stops after the point during which `ctl.stop` was set.
 fn run_points<E>(
     s: &Scenario,
     part: Part,
     ctl: &Control,
+    kept: Vec<PointRun>,
     mut after: impl FnMut(&Summary, &[PointRun]) -> Result<(), E>,
 ) -> Result<(Summary, Vec<PointRun>), E> {
     let mut summary = Summary::new(s);
-    let mut runs: Vec<PointRun> = Vec::new();
-    for (i, p) in s.points.iter().enumerate() {
+    let resumed = !kept.is_empty();
+    let (lo, hi) = part.range(s.paths);
+    for (p, r) in s.points.iter().zip(&kept) {
+        summary.add_point(summarize_run(p, r), false);
+        ctl.done.fetch_add(hi - lo, Ordering::Relaxed);
+    }
+    let mut runs = kept;
+    if resumed {
+        after(&summary, &runs)?;
+    }
+    for (i, p) in s.points.iter().enumerate().skip(runs.len()) {
         ctl.point.store(i, Ordering::SeqCst);
         let r = run_point(p, s, part.range(s.paths), &ctl.done, &ctl.stop);
         summary.add_point(summarize_run(p, &r), ctl.stopped());
@@ -336,7 +383,8 @@ fn run_points<E>(
 /// summary.json would hold) and every point's run, per-path outcomes included where the scenario
 /// keeps them. Stops, like [`run`], after the point during which `ctl.stop` was set.
 pub fn run_in_memory(s: &Scenario, ctl: &Control) -> (Summary, Vec<PointRun>) {
-    let done: Result<_, std::convert::Infallible> = run_points(s, Part::WHOLE, ctl, |_, _| Ok(()));
+    let done: Result<_, std::convert::Infallible> =
+        run_points(s, Part::WHOLE, ctl, Vec::new(), |_, _| Ok(()));
     match done {
         Ok(v) => v,
         Err(never) => match never {},

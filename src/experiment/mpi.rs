@@ -22,9 +22,10 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
 
 use super::shard::{ShardPoint, merge_point};
+use super::staging::{Layout, Staging};
 use super::{
-    Control, ExperimentError, Outcomes, Part, PointRun, Summary, create_dir, plot, run_point,
-    summarize_run, write_outputs,
+    Control, ExperimentError, Outcomes, Part, PointRun, Summary, plot, run_point, summarize_run,
+    write_outputs,
 };
 use crate::scenario::Scenario;
 use crate::sde::Outcome;
@@ -49,14 +50,14 @@ pub fn run(
     let part = part(world);
     let is_root = world.rank() == 0;
     let root = world.process_at_rank(0);
-    let dir = out.join(&s.name);
-    // Rank 0 writes the files, and holds their lock for the run.
-    let _lock = if is_root {
-        create_dir(&dir)?;
-        Some(super::lock(&dir, &dir.join(".lock"))?)
+    // Rank 0 writes the files into the staging directory, under their lock, as a whole run does
+    // (and its checkpoint, so that `levylab run --resume` can continue a killed MPI run).
+    let staging = if is_root {
+        Some(Staging::open(Layout::new(out, &s.name), s, false)?.0)
     } else {
         None
     };
+    let dir = staging.as_ref().map_or_else(|| out.join(&s.name), Staging::dir);
     let mut summary = Summary::new(s);
     let mut runs: Vec<PointRun> = Vec::new();
     for (i, p) in s.points.iter().enumerate() {
@@ -93,14 +94,23 @@ pub fn run(
                 .map(|r| r.outcomes.as_deref().unwrap_or_default())
                 .collect();
             write_outputs(&dir, &summary, &outcomes)?;
+            if let Some(st) = &staging {
+                let done = runs.len() - usize::from(summary.interrupted);
+                st.checkpoint(s, &runs[..done])?;
+            }
         }
         if any_stopped != 0 {
             break;
         }
     }
-    if !is_root {
+    let Some(staging) = staging else {
         return Ok(None);
-    }
+    };
     let figure = plot(&dir, s, &summary.points).err();
+    let dir = if summary.complete {
+        staging.publish()?
+    } else {
+        dir
+    };
     Ok(Some((Outcomes { summary, runs, dir }, figure)))
 }

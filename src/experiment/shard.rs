@@ -16,7 +16,7 @@ use super::{ExperimentError, Outcomes, Part, PointRun, Summary, plot, summarize,
 use crate::io::write_atomic;
 use crate::rng::mix64;
 use crate::scenario::{self, Point, Scenario};
-use crate::sde::{Outcome, Side};
+use crate::sde::{AmsEstimate, AmsRun, Outcome, Side};
 use crate::stats::ExitStats;
 
 /// The `format` field of a shard file.
@@ -64,6 +64,10 @@ pub struct ShardPoint {
     pub wall_seconds: f64,
     /// Per-path outcomes (see [`encode`]), when the scenario keeps them.
     pub outcomes: Option<Vec<u64>>,
+    /// The AMS runs of a point with `[rare_event]` (only in a whole run's checkpoint: AMS points
+    /// are not split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ams: Option<Vec<AmsRun>>,
 }
 
 impl ShardPoint {
@@ -80,6 +84,7 @@ impl ShardPoint {
                     .map(|o| encode(o, p.model.dt(), p.model.horizon()))
                     .collect()
             }),
+            ams: r.ams.as_ref().map(|e| e.runs.clone()),
         }
     }
 }
@@ -87,6 +92,12 @@ impl ShardPoint {
 /// The file name of part K of N.
 pub fn file_name(part: Part) -> String {
     format!("part-{}-of-{}.json", part.k, part.n)
+}
+
+/// The file name of part K of N while it runs (or after it was interrupted or killed): its
+/// checkpoint, renamed to [`file_name`] when the part is done.
+pub fn partial_file_name(part: Part) -> String {
+    format!("part-{}-of-{}.partial.json", part.k, part.n)
 }
 
 /// An outcome as one integer: ticks · 8 + kind (0 exited low, 1 exited high, 2 censored at the
@@ -117,19 +128,36 @@ fn decode(v: u64, dt: f64, horizon: f64) -> Option<Outcome> {
     })
 }
 
-/// Writes (atomically) the shard of part `part` holding the points run so far.
-pub fn write(
-    dir: &Path,
+/// Writes (atomically) the finished shard of part `part`, `dir/shards/part-K-of-N.json`, and
+/// removes its checkpoint.
+pub fn write(dir: &Path, s: &Scenario, part: Part, runs: &[PointRun]) -> Result<(), ExperimentError> {
+    let shards = dir.join("shards");
+    write_file(&shards.join(file_name(part)), s, part, runs, false)?;
+    let partial = shards.join(partial_file_name(part));
+    match std::fs::remove_file(&partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ExperimentError::Io {
+            path: partial,
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Writes (atomically) to `path` a shard file of part `part` holding `runs`, the points of `s`
+/// finished so far (the checkpoint of a run, or a finished part).
+pub fn write_file(
+    path: &Path,
     s: &Scenario,
     part: Part,
     runs: &[PointRun],
     interrupted: bool,
 ) -> Result<(), ExperimentError> {
-    let shards = dir.join("shards");
-    std::fs::create_dir_all(&shards).map_err(|source| ExperimentError::Io {
-        path: shards.clone(),
-        source,
-    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| ExperimentError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     let points = s
         .points
         .iter()
@@ -150,8 +178,30 @@ pub fn write(
         points,
     };
     let json = serde_json::to_string(&file).expect("shards serialize") + "\n";
-    write_atomic(&shards.join(file_name(part)), json.as_bytes())?;
+    write_atomic(path, json.as_bytes())?;
     Ok(())
+}
+
+/// What keeps shard file `f` from being part `part` of scenario `s` as run now (text, seed, paths,
+/// version, part), or `None`.
+pub fn differs(f: &ShardFile, s: &Scenario, part: Part) -> Option<String> {
+    Some(if f.text != s.text {
+        "it was written for a different scenario text".to_string()
+    } else if f.seed != s.seed {
+        format!("seed {} there, {} now", f.seed, s.seed)
+    } else if f.paths != s.paths {
+        format!("{} paths per point there, {} now", f.paths, s.paths)
+    } else if f.version != env!("CARGO_PKG_VERSION") {
+        format!(
+            "written by levylab {}, this is {}",
+            f.version,
+            env!("CARGO_PKG_VERSION")
+        )
+    } else if (f.k, f.n) != (part.k, part.n) {
+        format!("part {}/{} there, {part} now", f.k, f.n)
+    } else {
+        return None;
+    })
 }
 
 /// Reads one shard file.
@@ -216,20 +266,31 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
         source,
     })?;
     // The merged files are written where a whole run writes them, under the same lock.
-    let _lock = super::lock(dir, &dir.join(".lock"))?;
-    let mut paths: Vec<PathBuf> = listing
+    let _lock = super::staging::lock(dir, &super::staging::Layout::of_dir(dir).lock_file())?;
+    let (mut paths, mut partial): (Vec<PathBuf>, Vec<PathBuf>) = listing
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
+        .partition(|p| !p.to_string_lossy().ends_with(".partial.json"));
     paths.sort();
+    partial.sort();
     if paths.is_empty() {
-        return Err(fail(format!("no shard files in {}", shard_dir.display())));
+        return Err(fail(format!(
+            "no finished shard files in {}{}",
+            shard_dir.display(),
+            unfinished(&partial)
+        )));
     }
     let files: Vec<(PathBuf, ShardFile)> = paths
         .into_iter()
         .map(|p| read(&p).map(|f| (p, f)))
         .collect::<Result<_, _>>()?;
-    let (s, summary, runs) = combine(dir, &files)?;
+    let (s, summary, runs) = combine(dir, &files).map_err(|e| match e {
+        ExperimentError::Merge { dir, message } if !partial.is_empty() => ExperimentError::Merge {
+            dir,
+            message: message + &unfinished(&partial),
+        },
+        e => e,
+    })?;
     let outcomes: Vec<&[Outcome]> = runs
         .iter()
         .map(|r| r.outcomes.as_deref().unwrap_or_default())
@@ -244,6 +305,30 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
         },
         figure,
     ))
+}
+
+/// "; unfinished: part-2-of-4.partial.json (3 of 11 points), …": the parts still running or
+/// killed, from their checkpoints.
+fn unfinished(partial: &[PathBuf]) -> String {
+    if partial.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = partial
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into());
+            match read(p) {
+                Ok(f) => format!("{name} ({} points finished)", f.points.len()),
+                Err(_) => format!("{name} (unreadable)"),
+            }
+        })
+        .collect();
+    format!(
+        "; unfinished (still running, or killed: rerun them with --resume): {}",
+        named.join(", ")
+    )
 }
 
 /// The whole run from its parts, without writing anything: the scenario, its summary and the
@@ -400,9 +485,13 @@ pub(crate) fn merge_point<'a>(
                     outcomes,
                     steps: sp.steps,
                     wall: sp.wall_seconds,
-                    ams: None,
+                    ams: sp
+                        .ams
+                        .as_ref()
+                        .map(|runs| AmsEstimate::from_runs(runs.clone(), dt)),
                 })
             }
+            Some(_) if sp.ams.is_some() => return Err("an AMS point in more than one part".into()),
             Some(r) => {
                 r.stats.merge(&sp.stats).map_err(|e| e.to_string())?;
                 r.steps += sp.steps;

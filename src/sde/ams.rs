@@ -72,9 +72,11 @@ impl Default for AmsConfig {
 }
 
 /// One AMS run.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AmsRun {
-    /// p̂ of this run (AMS from the entrance states).
+    /// p̂ of this run (AMS from the entrance states); stored as its bits, so that a run kept in
+    /// a checkpoint comes back exactly (NaN included).
+    #[serde(with = "f64_bits")]
     pub p: f64,
     /// Cycles that left A and exited without entering Σ (a jump), and their total steps.
     pub jump_exits: u64,
@@ -149,52 +151,21 @@ pub struct AmsEstimate {
     pub runs: Vec<AmsRun>,
 }
 
+
+/// `f64` as its bits in serde: exact, NaN and infinities included.
+mod f64_bits {
+    pub fn serialize<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(v.to_bits())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(f64::from_bits)
+    }
+}
+
 impl AmsEstimate {
-    /// Total steps simulated.
-    pub fn steps(&self) -> u64 {
-        self.runs.iter().map(|r| r.steps).sum()
-    }
-    /// Total AMS iterations.
-    pub fn iterations(&self) -> u64 {
-        self.runs.iter().map(|r| r.iterations).sum()
-    }
-    /// Total failed loops.
-    pub fn loops(&self) -> u64 {
-        self.runs.iter().map(|r| r.failed_loops).sum()
-    }
-    /// Segments cut by the horizon.
-    pub fn capped(&self) -> u64 {
-        self.runs.iter().map(|r| r.capped).sum()
-    }
-}
-
-/// How a simulated segment ended.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum End {
-    /// Back in the start region A.
-    Returned,
-    /// Reached Σ (phase 1 only).
-    Entered,
-    /// The exit event.
-    Exit,
-    /// Cut by the horizon, or the state became non-finite.
-    Capped,
-}
-
-/// Stream salts: loops, replicas and survivor choice draw from disjoint stream families.
-const SALT_LOOPS: u64 = 0x6c6f_6f70_7300_0000;
-const SALT_REPLICA: u64 = 0x7265_706c_6963_6100;
-const SALT_CHOICE: u64 = 0x6368_6f69_6365_0000;
-
-impl Simulation {
-    /// The AMS estimate of the mean exit time from the start (see the module documentation).
-    /// `seed` plays the role it has for direct runs.
-    pub fn ams(&self, cfg: &AmsConfig, seed: u64) -> AmsEstimate {
-        let runs: Vec<AmsRun> = (0..cfg.runs as u64)
-            .into_par_iter()
-            .map(|r| self.ams_run(cfg, seed, r))
-            .collect();
-        let dt = self.dt();
+    /// The estimate from its runs (a pure function of them: runs kept from an earlier process
+    /// give the same estimate, bit for bit). `dt` is the time step.
+    pub fn from_runs(runs: Vec<AmsRun>, dt: f64) -> AmsEstimate {
         let mean_se_of = |xs: &[f64]| -> (f64, f64) {
             let m = xs.len() as f64;
             let mu = xs.iter().sum::<f64>() / m;
@@ -243,6 +214,53 @@ impl Simulation {
             reactive_mean,
             runs,
         }
+    }
+
+    /// Total steps simulated.
+    pub fn steps(&self) -> u64 {
+        self.runs.iter().map(|r| r.steps).sum()
+    }
+    /// Total AMS iterations.
+    pub fn iterations(&self) -> u64 {
+        self.runs.iter().map(|r| r.iterations).sum()
+    }
+    /// Total failed loops.
+    pub fn loops(&self) -> u64 {
+        self.runs.iter().map(|r| r.failed_loops).sum()
+    }
+    /// Segments cut by the horizon.
+    pub fn capped(&self) -> u64 {
+        self.runs.iter().map(|r| r.capped).sum()
+    }
+}
+
+/// How a simulated segment ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    /// Back in the start region A.
+    Returned,
+    /// Reached Σ (phase 1 only).
+    Entered,
+    /// The exit event.
+    Exit,
+    /// Cut by the horizon, or the state became non-finite.
+    Capped,
+}
+
+/// Stream salts: loops, replicas and survivor choice draw from disjoint stream families.
+const SALT_LOOPS: u64 = 0x6c6f_6f70_7300_0000;
+const SALT_REPLICA: u64 = 0x7265_706c_6963_6100;
+const SALT_CHOICE: u64 = 0x6368_6f69_6365_0000;
+
+impl Simulation {
+    /// The AMS estimate of the mean exit time from the start (see the module documentation).
+    /// `seed` plays the role it has for direct runs.
+    pub fn ams(&self, cfg: &AmsConfig, seed: u64) -> AmsEstimate {
+        let runs: Vec<AmsRun> = (0..cfg.runs as u64)
+            .into_par_iter()
+            .map(|r| self.ams_run(cfg, seed, r))
+            .collect();
+        AmsEstimate::from_runs(runs, self.dt())
     }
 
     /// z_A and z_Σ.
