@@ -14,7 +14,9 @@ use levylab::simd::{self, Isa, Scalar, math::open01};
 fn bits(o: &[Outcome]) -> Vec<(u64, u64, u8)> {
     o.iter()
         .map(|o| match *o {
-            Outcome::Exited { time, side, from } => {
+            Outcome::Exited {
+                time, side, from, ..
+            } => {
                 (time.to_bits(), from.to_bits(), 1 + side as u8)
             }
             Outcome::Censored { time } => (time.to_bits(), 0, 3),

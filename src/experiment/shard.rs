@@ -101,10 +101,16 @@ pub fn partial_file_name(part: Part) -> String {
 }
 
 /// An outcome as one integer: ticks · 8 + kind (0 exited low, 1 exited high, 2 censored at the
-/// horizon, 3 censored earlier, 4 non-finite). Times are whole numbers of steps, so this is exact.
+/// horizon, 3 censored earlier, 4 non-finite), or (ticks · 2¹⁶ + K) · 8 + 5 for target K of an
+/// event with several targets (ticks < 2⁴⁵). Times are whole numbers of steps, so this is exact.
 fn encode(o: &Outcome, dt: f64, horizon: f64) -> u64 {
     let ticks = |t: f64| (t / dt).round() as u64;
     match *o {
+        Outcome::Exited {
+            time,
+            target: Some(k),
+            ..
+        } => (ticks(time) << 16 | u64::from(k)) << 3 | 5,
         Outcome::Exited { time, side, .. } => ticks(time) << 3 | u64::from(side == Side::High),
         Outcome::Censored { time } if time == horizon => 2,
         Outcome::Censored { time } => ticks(time) << 3 | 3,
@@ -120,6 +126,13 @@ fn decode(v: u64, dt: f64, horizon: f64) -> Option<Outcome> {
             time,
             side: if v & 7 == 1 { Side::High } else { Side::Low },
             from: f64::NAN,
+            target: None,
+        },
+        5 => Outcome::Exited {
+            time: (v >> 19) as f64 * dt,
+            side: Side::High,
+            from: f64::NAN,
+            target: Some((v >> 3 & 0xffff) as u16),
         },
         2 => Outcome::Censored { time: horizon },
         3 => Outcome::Censored { time },

@@ -84,6 +84,56 @@ pub struct PointSummary {
     pub theory: BTreeMap<String, f64>,
     /// Monte Carlo / theory for each time prediction (exit fraction / probability for the exit-side keys).
     pub ratio: BTreeMap<String, f64>,
+    /// For an event with several targets (a `transition` or `reach` of minima in ℝᵈ): per target,
+    /// the exits that reached it, their share of all exits, and that share's small-noise theory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<TargetShare>>,
+}
+
+/// One target of an event with several targets, in a point summary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetShare {
+    /// `min:K` (minimum K of the landscape, deepest first) or the target's coordinates.
+    pub target: String,
+    /// The target point.
+    pub at: Vec<f64>,
+    /// Exits that reached it.
+    pub reached: u64,
+    /// reached / exits (None without exits).
+    pub share: Option<f64>,
+    /// Its binomial standard error √(p(1 − p)/exits).
+    pub share_se: Option<f64>,
+    /// The small-noise probability of reaching this target first, by law (`kramers`, `levy_ip`).
+    pub theory: BTreeMap<String, f64>,
+}
+
+/// The per-target shares of point `p`'s exits, beside their theory (None for single-target events).
+fn target_shares(p: &Point, stats: &ExitStats, exited: u64) -> Option<Vec<TargetShare>> {
+    let theory = crate::scenario::target_shares(p)?;
+    let counts = stats.target_counts();
+    Some(
+        theory
+            .into_iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let reached = counts.get(k).copied().unwrap_or(0);
+                let n = exited as f64;
+                let share = (exited > 0).then(|| reached as f64 / n);
+                TargetShare {
+                    target: t.label,
+                    at: t.at,
+                    reached,
+                    share,
+                    share_se: share.map(|p| (p * (1.0 - p) / n).sqrt()),
+                    theory: t
+                        .theory
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The `ams` object of a point summary.
@@ -295,6 +345,7 @@ pub fn summarize(p: &Point, stats: &ExitStats, steps: u64, wall: f64) -> PointSu
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         ratio,
+        targets: target_shares(p, stats, e.exited),
     }
 }
 
@@ -428,6 +479,28 @@ pub fn table(points: &[PointSummary]) -> String {
         out += "(ams): mean from adaptive multilevel splitting, runs×replicas in the paths column; p, loop durations and iterations in summary.json's ams object\n";
     }
     for p in points {
+        if let Some(ts) = &p.targets {
+            let parts: Vec<String> = ts
+                .iter()
+                .map(|t| {
+                    let mc = match (t.share, t.share_se) {
+                        (Some(v), Some(se)) => format!("{v:.3} ± {se:.3}"),
+                        _ => "-".into(),
+                    };
+                    let law: Vec<String> = t
+                        .theory
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v:.3}"))
+                        .collect();
+                    if law.is_empty() {
+                        format!("{} {mc}", t.target)
+                    } else {
+                        format!("{} {mc} ({})", t.target, law.join(", "))
+                    }
+                })
+                .collect();
+            out += &format!("reached, {}: {}\n", p.label, parts.join("; "));
+        }
         if let Some(w) = &p.mle_warning {
             out += &format!(
                 "(mle!) {}: {w}; rmean(L) is a lower bound of the mean; raise the horizon\n",

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use predict::{
-    Prediction, PredictionKind, is_exit_side_prediction, is_time_prediction, predictions,
+    Prediction, PredictionKind, TargetTheory, is_exit_side_prediction, is_time_prediction,
+    predictions, target_shares,
 };
 
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
@@ -183,7 +184,16 @@ pub fn theory_json(s: &Scenario) -> serde_json::Value {
     let points: Vec<serde_json::Value> = s
         .points
         .iter()
-        .map(|p| serde_json::json!({ "label": p.label(), "theory": predictions(p) }))
+        .map(|p| {
+            let mut v = serde_json::json!({ "label": p.label(), "theory": predictions(p) });
+            if let Some(ts) = target_shares(p) {
+                v["targets"] = ts
+                    .iter()
+                    .map(|t| serde_json::json!({ "target": t.label, "at": t.at, "share": t.theory }))
+                    .collect();
+            }
+            v
+        })
         .collect();
     let landscapes: Vec<serde_json::Value> = surfaces(s)
         .into_iter()

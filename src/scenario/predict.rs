@@ -89,6 +89,58 @@ fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
     out
 }
 
+/// The start's minimum and the targets' indices among the minima of `u`, when the start lies
+/// nearest a minimum that is not a target and every target is a minimum.
+struct ChainSetup {
+    minima: usize,
+    own: usize,
+    targets: Vec<usize>,
+    /// σ when the noise is Brownian with covariance σ²I.
+    sigma: Option<f64>,
+}
+
+impl ChainSetup {
+    fn new(sim: &SpaceSimulation, u: &Surface, targets: &[Vec<f64>]) -> Option<ChainSetup> {
+        let spec = sim.spec();
+        let d = sim.dim();
+        let minima = u.minima();
+        let index_of = |x: &[f64]| {
+            minima
+                .iter()
+                .position(|m| dist(&m.x, x) <= 1e-9 * (1.0 + dist(x, &vec![0.0; d])))
+        };
+        let own = (0..minima.len()).min_by(|&i, &j| {
+            dist(&minima[i].x, &spec.start).total_cmp(&dist(&minima[j].x, &spec.start))
+        })?;
+        let targets = targets
+            .iter()
+            .map(|t| index_of(t))
+            .collect::<Option<Vec<usize>>>()?;
+        if targets.contains(&own) {
+            return None;
+        }
+        let sigma = spec.noise.covariance().and_then(|c| {
+            let isotropic =
+                (0..d).all(|i| (0..d).all(|j| c[i * d + j] == if i == j { c[0] } else { 0.0 }));
+            isotropic.then(|| c[0].sqrt())
+        });
+        Some(ChainSetup {
+            minima: minima.len(),
+            own,
+            targets,
+            sigma,
+        })
+    }
+
+    fn all_others(&self) -> bool {
+        self.targets.len() + 1 == self.minima
+    }
+
+    fn is_target(&self) -> Vec<bool> {
+        (0..self.minima).map(|k| self.targets.contains(&k)).collect()
+    }
+}
+
 /// Transitions between minima in ℝᵈ: the Eyring–Kramers chain (Brownian, covariance σ²I) and the
 /// Imkeller–Pavlyukevich jump law (symmetric stable, α < 2, no Brownian part) — see
 /// [`theory::space`]. `kramers`: 1/Σⱼ qᵢⱼ when the targets are all the other minima, the chain's
@@ -100,57 +152,88 @@ fn minimum_transitions(
     targets: &[Vec<f64>],
     out: &mut BTreeMap<&'static str, f64>,
 ) {
-    let spec = sim.spec();
-    let d = sim.dim();
-    let minima = u.minima();
-    let index_of = |x: &[f64]| {
-        minima
-            .iter()
-            .position(|m| dist(&m.x, x) <= 1e-9 * (1.0 + dist(x, &vec![0.0; d])))
-    };
-    let Some(own) = (0..minima.len()).min_by(|&i, &j| {
-        dist(&minima[i].x, &spec.start).total_cmp(&dist(&minima[j].x, &spec.start))
-    }) else {
+    let Some(c) = ChainSetup::new(sim, u, targets) else {
         return;
     };
-    let Some(target_idx) = targets
-        .iter()
-        .map(|t| index_of(t))
-        .collect::<Option<Vec<usize>>>()
-    else {
-        return;
-    };
-    if target_idx.contains(&own) {
-        return;
-    }
-    let all_others = target_idx.len() + 1 == minima.len();
-    let noise = &spec.noise;
-    let sigma = noise.covariance().and_then(|c| {
-        let isotropic =
-            (0..d).all(|i| (0..d).all(|j| c[i * d + j] == if i == j { c[0] } else { 0.0 }));
-        isotropic.then(|| c[0].sqrt())
-    });
-    match (sigma, noise.stable_part()) {
+    match (c.sigma, sim.spec().noise.stable_part()) {
         (Some(s), None) => {
             if let Ok(q) = theory::space::kramers_chain(u, s) {
-                let value = if all_others {
-                    let rate = -q[own][own];
+                let value = if c.all_others() {
+                    let rate = -q[c.own][c.own];
                     (rate > 0.0).then(|| 1.0 / rate)
                 } else {
-                    let target: Vec<bool> =
-                        (0..minima.len()).map(|k| target_idx.contains(&k)).collect();
-                    theory::chain_absorption_time(&q, &target, &vec![0.0; minima.len()], own).ok()
+                    theory::chain_absorption_time(&q, &c.is_target(), &vec![0.0; c.minima], c.own)
+                        .ok()
                 };
                 put(out, Prediction::Kramers.key(), value);
             }
         }
-        (None, Some(st)) if st.alpha < 2.0 && all_others => put(
+        (None, Some(st)) if st.alpha < 2.0 && c.all_others() => put(
             out,
             Prediction::LevyIp.key(),
-            theory::space::levy_basin_exit_time(u, own, st).ok(),
+            theory::space::levy_basin_exit_time(u, c.own, st).ok(),
         ),
         _ => {}
     }
+}
+
+/// One target of an event with several targets, and the theory of its share of the exits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TargetTheory {
+    /// `min:K` when the target is minimum K of the landscape (deepest first), else its coordinates.
+    pub label: String,
+    /// The target point.
+    pub at: Vec<f64>,
+    /// The small-noise probability that this target is the one reached, by law.
+    pub theory: BTreeMap<&'static str, f64>,
+}
+
+/// For a point whose event has several targets (a `transition` or `reach` in ℝᵈ), per target the
+/// small-noise probability that it is the one reached: `kramers` from the Eyring–Kramers chain
+/// (Brownian, covariance σ²I), `levy_ip` from the Lévy jump chain (symmetric stable α < 2, no
+/// Brownian part), each the chain's absorption law from the start's minimum
+/// ([`theory::space`], "Where the jump lands"), when the targets are minima. None for other events.
+pub fn target_shares(p: &Point) -> Option<Vec<TargetTheory>> {
+    let Model::Space(sim) = &p.model else {
+        return None;
+    };
+    let spec = sim.spec();
+    let Region::Near { targets, .. } = &spec.region else {
+        return None;
+    };
+    let minima = spec.surface.minima();
+    let mut out: Vec<TargetTheory> = targets
+        .iter()
+        .map(|t| TargetTheory {
+            label: minima
+                .iter()
+                .position(|m| dist(&m.x, t) <= 1e-9 * (1.0 + dist(t, &vec![0.0; t.len()])))
+                .map_or_else(|| format!("{t:?}"), |k| format!("min:{k}")),
+            at: t.clone(),
+            theory: BTreeMap::new(),
+        })
+        .collect();
+    let Some(c) = ChainSetup::new(sim, &spec.surface, targets) else {
+        return Some(out);
+    };
+    let u = &spec.surface;
+    let chain = match (c.sigma, spec.noise.stable_part()) {
+        (Some(s), None) => theory::space::kramers_chain(u, s)
+            .ok()
+            .map(|q| (Prediction::Kramers.key(), q)),
+        (None, Some(st)) if st.alpha < 2.0 => theory::space::levy_chain(u, st)
+            .ok()
+            .map(|q| (Prediction::LevyIp.key(), q)),
+        _ => None,
+    };
+    if let Some((key, q)) = chain
+        && let Ok(h) = theory::chain_absorption_probabilities(&q, &c.is_target(), c.own)
+    {
+        for (t, &k) in out.iter_mut().zip(&c.targets) {
+            t.theory.insert(key, h[k]);
+        }
+    }
+    Some(out)
 }
 
 /// The 1-D simulation of the coordinate yᵢ = ⟨qᵢ, x − c⟩ when the halfspace's normal is ±qᵢ (an

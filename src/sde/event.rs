@@ -49,6 +49,9 @@ pub enum Outcome {
         side: Side,
         /// The state at the previous grid time.
         from: f64,
+        /// For an event with several targets (a `transition` or `reach` in ℝᵈ), which one was
+        /// reached (its index in the event's list); None for every other event.
+        target: Option<u16>,
     },
     /// Still running at `time` (the horizon, or earlier if the run was interrupted).
     Censored {
@@ -71,8 +74,15 @@ impl Outcome {
             | Outcome::NonFinite { time } => time,
         }
     }
-    /// Short label used in CSV files: `exited-low`, `exited-high`, `censored`, `non-finite`.
-    pub fn label(&self) -> &'static str {
+    /// Short label used in CSV files: `exited-low`, `exited-high`, `censored`, `non-finite`, and
+    /// `reached-K` for target K of an event with several targets.
+    pub fn label(&self) -> std::borrow::Cow<'static, str> {
+        if let Outcome::Exited {
+            target: Some(k), ..
+        } = self
+        {
+            return format!("reached-{k}").into();
+        }
         match self {
             Outcome::Exited {
                 side: Side::Low, ..
@@ -83,6 +93,7 @@ impl Outcome {
             Outcome::Censored { .. } => "censored",
             Outcome::NonFinite { .. } => "non-finite",
         }
+        .into()
     }
 }
 

@@ -169,6 +169,7 @@ impl Simulation {
                     Side::High
                 },
                 from: x,
+                target: None,
             }
         }
     }

@@ -284,6 +284,9 @@ pub struct ExitStats {
     non_finite: u64,
     exit_times: Times,
     stop_times: Times,
+    /// Exits per target of an event with several targets (index K: target K), else empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    targets: Vec<u64>,
 }
 
 /// Largest number of paths of a point for which [`ExitStats::for_paths`] keeps every exit time
@@ -342,6 +345,7 @@ impl ExitStats {
             non_finite: 0,
             exit_times: times(),
             stop_times: times(),
+            targets: Vec::new(),
         }
     }
 
@@ -365,6 +369,12 @@ impl ExitStats {
         matches!(self.exit_times, Times::Exact(_))
     }
 
+    /// Exits per target of an event with several targets (index K: target K; empty otherwise,
+    /// and shorter than the list when the last targets were never reached).
+    pub fn target_counts(&self) -> &[u64] {
+        &self.targets
+    }
+
     /// Paths counted so far.
     pub fn paths(&self) -> u64 {
         self.exits.n + self.at_horizon + self.stopped.n + self.non_finite
@@ -379,11 +389,20 @@ impl ExitStats {
     /// Adds one path's outcome.
     pub fn push(&mut self, o: &Outcome) {
         match *o {
-            Outcome::Exited { time, side, .. } => {
+            Outcome::Exited {
+                time, side, target, ..
+            } => {
                 let t = self.ticks(time);
                 self.exits.push(t);
                 self.exit_times.push(t);
                 self.exits_high += u64::from(side == Side::High);
+                if let Some(k) = target {
+                    let k = usize::from(k);
+                    if self.targets.len() <= k {
+                        self.targets.resize(k + 1, 0);
+                    }
+                    self.targets[k] += 1;
+                }
             }
             Outcome::Censored { time } if time == self.horizon => self.at_horizon += 1,
             Outcome::Censored { time } => {
@@ -418,10 +437,16 @@ impl ExitStats {
         let high = add(self.exits_high, other.exits_high)?;
         let at_horizon = add(self.at_horizon, other.at_horizon)?;
         let non_finite = add(self.non_finite, other.non_finite)?;
+        let mut targets = self.targets.clone();
+        targets.resize(targets.len().max(other.targets.len()), 0);
+        for (a, &b) in targets.iter_mut().zip(&other.targets) {
+            *a = add(*a, b)?;
+        }
         self.exit_times.merge(&other.exit_times)?;
         self.stop_times.merge(&other.stop_times)?;
         (self.exits, self.stopped) = (exits, stopped);
         (self.exits_high, self.at_horizon, self.non_finite) = (high, at_horizon, non_finite);
+        self.targets = targets;
         Ok(())
     }
 
@@ -455,6 +480,14 @@ impl ExitStats {
         }
         if self.exits_high > self.exits.n {
             return Err("more exits through the high side than exits".into());
+        }
+        let reached = self
+            .targets
+            .iter()
+            .try_fold(0u64, |a, &c| a.checked_add(c))
+            .unwrap_or(u64::MAX);
+        if reached > self.exits.n {
+            return Err("more targets reached than exits".into());
         }
         if self.is_exact() != matches!(self.stop_times, Times::Exact(_)) {
             return Err("exit and stop times kept in different modes".into());
@@ -660,6 +693,7 @@ mod tests {
                             Side::Low
                         },
                         from: 0.0,
+                        target: None,
                     }
                 }
             })

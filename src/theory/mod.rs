@@ -263,6 +263,48 @@ pub fn chain_absorption_time(
     Ok(h[r])
 }
 
+/// For the Markov chain of `rates` (row i: rates out of state i) started at `start`, the
+/// probability that the first target state it enters is j, for every j (0 for states that are not
+/// targets). h_j(i) = Σₖ (qᵢₖ/qᵢ) h_j(k) on the non-target states, h_j = δ on the targets.
+pub fn chain_absorption_probabilities(
+    rates: &[Vec<f64>],
+    target: &[bool],
+    start: usize,
+) -> Result<Vec<f64>, TheoryError> {
+    let k = rates.len();
+    check(target.len() == k && start < k, || {
+        "rates and targets must describe the same states".into()
+    })?;
+    if target[start] {
+        return Ok((0..k).map(|j| f64::from(u8::from(j == start))).collect());
+    }
+    let live: Vec<usize> = (0..k).filter(|&i| !target[i]).collect();
+    let n = live.len();
+    let mut a = vec![vec![0.0; n]; n];
+    for (r, &i) in live.iter().enumerate() {
+        a[r][r] = (0..k).filter(|&j| j != i).map(|j| rates[i][j]).sum::<f64>();
+        for (c, &j) in live.iter().enumerate() {
+            if j != i {
+                a[r][c] -= rates[i][j];
+            }
+        }
+    }
+    let r = live.iter().position(|&i| i == start).unwrap_or(0);
+    let mut out = vec![0.0; k];
+    for j in (0..k).filter(|&j| target[j]) {
+        let b: Vec<f64> = live.iter().map(|&i| rates[i][j]).collect();
+        let h = solve_dense(a.clone(), b).ok_or_else(|| {
+            TheoryError::Domain("the chain cannot reach its targets from every state".into())
+        })?;
+        out[j] = h[r];
+    }
+    let total: f64 = out.iter().sum();
+    check(total.is_finite() && total > 0.0, || {
+        "the chain cannot reach its targets from the start".into()
+    })?;
+    Ok(out)
+}
+
 /// The number K of wells, if the landscape has K >= 2 minima separated by K − 1 saddles.
 fn check_wells(cp: &CriticalPoints) -> Result<usize, TheoryError> {
     let k = cp.minima.len();

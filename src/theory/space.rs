@@ -22,12 +22,30 @@
 //! ν(D^c − m) = (c_α/α) Σᵢ sᵢ^α (r₊ᵢ^{−α} + r₋ᵢ^{−α}) with r±ᵢ the distance from m along ±eᵢ to
 //! the basin's edge (∞ if the ray never leaves D: no contribution). ν of the isotropic motion is
 //! C_{d,α}|y|^{−d−α}dy with C_{d,α} = α2^{α−1}Γ((d+α)/2)/(π^{d/2}Γ(1 − α/2)) (c_α for d = 1), so
-//! ν(D^c − m) = (C_{d,α}/α)∮ r(θ)^{−α} dθ over the unit sphere; it is computed for d = 2 (2048
-//! directions, trapezoid rule, exact for the periodic integrand up to the resolution of r(θ)).
+//! ν(D^c − m) = (C_{d,α}/α)∮ r(θ)^{−α} dθ over the unit sphere; it is computed for d = 2 (512
+//! directions, midpoint rule, spectrally accurate for the periodic integrand up to the
+//! resolution of r(θ): 2048 directions change the Müller–Brown values by < 3·10⁻⁴).
 //! The edge along a ray is found by bisection on basin membership (the gradient flow from a point
 //! ends at m or elsewhere), assuming the basin meets each ray in one segment from m.
+//!
+//! # Where the jump lands: the jump chain between minima
+//! The same law says where the process goes: the big jump from mᵢ lands at mᵢ + y with y drawn
+//! from ν restricted to D^c − mᵢ, and the gradient flow then carries it to the minimum of the basin
+//! it landed in. So the ε → 0 process is a Markov chain on the minima with rates
+//! qᵢⱼ = ε^α ν({y : mᵢ + y ∈ Dⱼ}) ([`levy_chain`]); the share of transitions from mᵢ that end at
+//! mⱼ is qᵢⱼ/Σₖqᵢₖ, and the first of several target minima reached is the chain's absorption law
+//! ([`super::chain_absorption_probabilities`]). Along a ray mᵢ + t·v past the edge r₀, ν has
+//! density w·t^{−1−α} (w = c_α sₖ^α on axis k of the independent motion, C_{d,α} dθ for the
+//! isotropic one); with u = t^{−α} this is the uniform density w/α on (0, r₀^{−α}), so the mass
+//! landing in each basin is w/α times the u-length of the set of rays' points whose flow ends
+//! there, integrated by the midpoint rule in u (32 points per ray; the same 512 directions for
+//! isotropic noise in 2-D). Jumps whose flow runs off or returns to mᵢ carry no transition.
+//! The Brownian analogue is the Eyring–Kramers chain above: the share of transitions from mᵢ
+//! ending at mⱼ is qᵢⱼ/Σₖqᵢₖ with its rates.
 
 use std::f64::consts::PI;
+
+use rayon::prelude::*;
 
 use super::{TheoryError, c_alpha};
 use crate::landscape::surface::{CriticalPoint, Surface};
@@ -35,11 +53,23 @@ use crate::noise::vector::{Shape, VectorStable};
 use crate::numeric::{distance as dist, gamma, norm};
 
 /// The minimum the gradient flow from `x` ends at (index into `minima`), or None (it runs off, or
-/// stops elsewhere). Steepest descent with a backtracking step.
+/// stops elsewhere). Steepest descent with a backtracking step, each step at most 1 % of ℓ + |x − m|
+/// (ℓ the least distance between two minima, m the nearest minimum): a longer step could cross a
+/// ridge into another basin while still going downhill, and misread the flow; far out the steps
+/// grow in proportion, so a start at distance R takes O(log R) steps to come in.
 pub fn descend(u: &Surface, x: &[f64], minima: &[CriticalPoint]) -> Option<usize> {
     let mut x = x.to_vec();
-    let mut t = 1e-2;
+    let mut t: f64 = 1e-2;
     let mut v = u.value(&x);
+    let mut ell = f64::INFINITY;
+    for (i, a) in minima.iter().enumerate() {
+        for b in &minima[i + 1..] {
+            ell = ell.min(dist(&a.x, &b.x));
+        }
+    }
+    if !ell.is_finite() {
+        ell = 1.0 + minima.first().map_or(0.0, |m| norm(&m.x));
+    }
     for _ in 0..20_000 {
         if let Some(k) = minima
             .iter()
@@ -55,6 +85,11 @@ pub fn descend(u: &Surface, x: &[f64], minima: &[CriticalPoint]) -> Option<usize
         if gn < 1e-12 {
             break;
         }
+        let near = minima
+            .iter()
+            .map(|m| dist(&m.x, &x))
+            .fold(f64::INFINITY, f64::min);
+        t = t.min(0.01 * (ell + near) / gn);
         loop {
             let y: Vec<f64> = x.iter().zip(&g).map(|(a, b)| a - t * b).collect();
             let vy = u.value(&y);
@@ -154,7 +189,7 @@ fn edge(u: &Surface, minima: &[CriticalPoint], k: usize, v: &[f64]) -> f64 {
         }
     }
     let mut lo = 0.0;
-    for _ in 0..40 {
+    for _ in 0..24 {
         let mid = 0.5 * (lo + hi);
         if inside(mid) {
             lo = mid;
@@ -181,39 +216,11 @@ pub fn levy_basin_exit_time(
     if k >= minima.len() {
         return Err(TheoryError::Domain(format!("no minimum {k}")));
     }
-    let mass = match noise.shape {
-        Shape::Independent => {
-            let mut s = 0.0;
-            for i in 0..d {
-                for sign in [-1.0, 1.0] {
-                    let mut v = vec![0.0; d];
-                    v[i] = sign;
-                    s += noise.scales[i].powf(a) * edge(u, &minima, k, &v).powf(-a);
-                }
-            }
-            c_alpha(a) / a * s
-        }
-        Shape::Isotropic if d == 1 => {
-            c_alpha(a) / a
-                * (edge(u, &minima, k, &[1.0]).powf(-a) + edge(u, &minima, k, &[-1.0]).powf(-a))
-        }
-        Shape::Isotropic if d == 2 => {
-            let n = 2048;
-            let s: f64 = (0..n)
-                .map(|j| {
-                    let t = 2.0 * PI * j as f64 / n as f64;
-                    edge(u, &minima, k, &[t.cos(), t.sin()]).powf(-a)
-                })
-                .sum::<f64>()
-                * (2.0 * PI / n as f64);
-            isotropic_levy_constant(a, 2) / a * s
-        }
-        Shape::Isotropic => {
-            return Err(TheoryError::Domain(
-                "the isotropic small-noise law is computed for d ≤ 2".into(),
-            ));
-        }
-    };
+    let edges: Vec<f64> = rays(noise, d)?
+        .par_iter()
+        .map(|(v, w)| w * edge(u, &minima, k, v).powf(-a))
+        .collect();
+    let mass = edges.iter().sum::<f64>() / a;
     if !(mass > 0.0) {
         return Err(TheoryError::Domain(
             "no jump leaves the basin (it is unbounded in every direction)".into(),
@@ -222,11 +229,146 @@ pub fn levy_basin_exit_time(
     Ok(1.0 / (noise.epsilon.powf(a) * mass))
 }
 
+/// The jump chain of the small-noise Lévy process between the minima (module documentation):
+/// row i holds the rates ε^α ν({y : mᵢ + y ∈ Dⱼ}) out of minimum i, the diagonal minus their sum.
+pub fn levy_chain(u: &Surface, noise: &VectorStable) -> Result<Vec<Vec<f64>>, TheoryError> {
+    let d = u.dim();
+    let a = noise.alpha;
+    if !(a > 0.0 && a < 2.0) {
+        return Err(TheoryError::Domain(format!("needs α in (0, 2), got {a}")));
+    }
+    let rays = rays(noise, d)?;
+    let minima = u.minima();
+    let k = minima.len();
+    let per_ray = 32;
+    let scale = noise.epsilon.powf(a);
+    let mut q = vec![vec![0.0; k]; k];
+    for (i, row) in q.iter_mut().enumerate() {
+        // Per ray, the mass landing in each basin (summed in ray order: the same on any threads).
+        let landed: Vec<Vec<f64>> = rays
+            .par_iter()
+            .map(|(v, w)| {
+                let mut m = vec![0.0; k];
+                let r0 = edge(u, &minima, i, v);
+                if r0.is_finite() {
+                    let umax = r0.powf(-a);
+                    for l in 0..per_ray {
+                        let t = ((l as f64 + 0.5) / per_ray as f64 * umax).powf(-1.0 / a);
+                        let x: Vec<f64> =
+                            minima[i].x.iter().zip(v).map(|(m, e)| m + t * e).collect();
+                        if let Some(j) = descend(u, &x, &minima).filter(|&j| j != i) {
+                            m[j] += w / a * umax / per_ray as f64;
+                        }
+                    }
+                }
+                m
+            })
+            .collect();
+        for m in &landed {
+            for (r, x) in row.iter_mut().zip(m) {
+                *r += scale * x;
+            }
+        }
+        row[i] = -row.iter().sum::<f64>();
+    }
+    Ok(q)
+}
+
+/// The rays along which the Lévy measure of `noise` in ℝᵈ is integrated: (unit direction v, weight
+/// w) with ν's density w·t^{−1−α} along v — the 2d half-axes with w = c_α sᵢ^α for independent
+/// coordinates; for isotropic noise ±1 with c_α in 1-D, 512 directions at the midpoints of equal
+/// angles with w = C_{2,α}·2π/512 in 2-D (the midpoint rule of ∮ · dθ).
+fn rays(noise: &VectorStable, d: usize) -> Result<Vec<(Vec<f64>, f64)>, TheoryError> {
+    let a = noise.alpha;
+    Ok(match noise.shape {
+        Shape::Independent => (0..d)
+            .flat_map(|i| {
+                [-1.0, 1.0].map(|sign| {
+                    let mut v = vec![0.0; d];
+                    v[i] = sign;
+                    (v, c_alpha(a) * noise.scales[i].powf(a))
+                })
+            })
+            .collect(),
+        Shape::Isotropic if d == 1 => vec![(vec![-1.0], c_alpha(a)), (vec![1.0], c_alpha(a))],
+        Shape::Isotropic if d == 2 => {
+            let n = 512;
+            let w = isotropic_levy_constant(a, 2) * 2.0 * PI / n as f64;
+            (0..n)
+                .map(|j| {
+                    let t = 2.0 * PI * (j as f64 + 0.5) / n as f64;
+                    (vec![t.cos(), t.sin()], w)
+                })
+                .collect()
+        }
+        Shape::Isotropic => {
+            return Err(TheoryError::Domain(
+                "the isotropic small-noise laws are computed for d ≤ 2".into(),
+            ));
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::landscape::surface::Separable;
     use crate::landscape::{Landscape, Potential, Quadratic, Quartic};
+
+    /// Two double wells of widths 1 and 1.5 side by side (four minima of equal depth): independent
+    /// jumps from (−1, −1.5) go along the axes only, across x = 0 at distance 1 or across y = 0 at
+    /// 1.5, so the chain's rates are ε^α c_α/α · 1^{−α} and ε^α c_α/α · 1.5^{−α}, and none reaches
+    /// the diagonal minimum; isotropic jumps reach it too.
+    #[test]
+    fn levy_chain_of_two_double_wells_follows_the_axes() {
+        let u = Surface::Separable(
+            Separable::new(
+                vec![
+                    Landscape::Quartic(Quartic::new(1.0, 0.25).unwrap()),
+                    Landscape::Quartic(Quartic::new(1.5, 0.25).unwrap()),
+                ],
+                None,
+                None,
+            )
+            .unwrap(),
+        );
+        let minima = u.minima();
+        let at = |x: f64, y: f64| {
+            minima
+                .iter()
+                .position(|m| dist(&m.x, &[x, y]) < 1e-6)
+                .unwrap()
+        };
+        let (start, right, up, diagonal) = (
+            at(-1.0, -1.5),
+            at(1.0, -1.5),
+            at(-1.0, 1.5),
+            at(1.0, 1.5),
+        );
+        let noise = VectorStable {
+            alpha: 1.5,
+            epsilon: 0.1,
+            shape: Shape::Independent,
+            scales: vec![1.0, 1.0],
+        };
+        let q = levy_chain(&u, &noise).unwrap();
+        let unit = 0.1f64.powf(1.5) * c_alpha(1.5) / 1.5;
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b;
+        assert!(close(q[start][right], unit), "{:?}", q[start]);
+        assert!(close(q[start][up], unit * 1.5f64.powf(-1.5)), "{:?}", q[start]);
+        assert_eq!(q[start][diagonal], 0.0);
+        assert!(close(-q[start][start], q[start][right] + q[start][up]));
+        // The share of transitions that end at the nearer saddle's neighbour.
+        let others: Vec<bool> = (0..minima.len()).map(|i| i != start).collect();
+        let p = super::super::chain_absorption_probabilities(&q, &others, start).unwrap();
+        assert!(close(p[right], 1.0 / (1.0 + 1.5f64.powf(-1.5))), "{p:?}");
+        let iso = VectorStable {
+            shape: Shape::Isotropic,
+            ..noise
+        };
+        let q = levy_chain(&u, &iso).unwrap();
+        assert!(q[start][diagonal] > 0.0 && q[start][diagonal] < q[start][up]);
+    }
 
     #[test]
     fn isotropic_constant_reduces_to_c_alpha_in_one_dimension() {
