@@ -525,3 +525,49 @@ pub(crate) fn merge_point<'a>(
     run.stats.normalize();
     Ok(run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of outcome survives the one-integer encoding (the state before the exit, which
+    /// is not kept, aside), the target of a several-target event included.
+    #[test]
+    fn outcomes_survive_their_encoding() {
+        let (dt, horizon) = (0.01, 1000.0);
+        let exited = |ticks: u64, side, target| Outcome::Exited {
+            time: ticks as f64 * dt,
+            side,
+            from: f64::NAN,
+            target,
+        };
+        let cases = [
+            exited(0, Side::Low, None),
+            exited(17, Side::High, None),
+            exited(99_999, Side::High, Some(0)),
+            exited(12_345, Side::High, Some(3)),
+            exited((1 << 45) - 1, Side::High, Some(u16::MAX)),
+            Outcome::Censored { time: horizon },
+            Outcome::Censored { time: 0.37 },
+            Outcome::NonFinite { time: 5.0 },
+        ];
+        for o in cases {
+            let back = decode(encode(&o, dt, horizon), dt, horizon).unwrap();
+            match (o, back) {
+                (
+                    Outcome::Exited {
+                        time, side, target, ..
+                    },
+                    Outcome::Exited {
+                        time: t2,
+                        side: s2,
+                        target: k2,
+                        ..
+                    },
+                ) => assert_eq!((time, side, target), (t2, s2, k2)),
+                (a, b) => assert_eq!(a, b),
+            }
+        }
+        assert!(decode(6, dt, horizon).is_none());
+    }
+}

@@ -711,6 +711,38 @@ mod tests {
         (a - b).abs() / b.abs()
     }
 
+    /// Exits per target are counted, merged by adding, and checked against the exits.
+    #[test]
+    fn targets_are_counted_and_merged() {
+        let at = |k: Option<u16>| Outcome::Exited {
+            time: 1.0,
+            side: Side::High,
+            from: 0.0,
+            target: k,
+        };
+        let (mut a, mut b) = (
+            ExitStats::new(0.01, 10.0, true),
+            ExitStats::new(0.01, 10.0, true),
+        );
+        for k in [0, 2, 2] {
+            a.push(&at(Some(k)));
+        }
+        b.push(&at(Some(1)));
+        b.push(&Outcome::Censored { time: 10.0 });
+        assert_eq!(a.target_counts(), [1, 0, 2]);
+        a.merge(&b).unwrap();
+        assert_eq!(a.target_counts(), [1, 1, 2]);
+        assert!(a.check().is_ok());
+        // A file claiming more targets reached than exits is refused.
+        let mut bad = a.clone();
+        bad.targets[0] = 10;
+        assert_eq!(bad.check().unwrap_err(), "more targets reached than exits");
+        // Events with one target keep no counts.
+        let mut c = ExitStats::new(0.01, 10.0, true);
+        c.push(&at(None));
+        assert!(c.target_counts().is_empty());
+    }
+
     #[test]
     fn bins_hold_their_ticks_within_half_a_bin() {
         let mut r = crate::rng::stream(1, 0);
