@@ -16,9 +16,7 @@ fn bits(o: &[Outcome]) -> Vec<(u64, u64, u8)> {
         .map(|o| match *o {
             Outcome::Exited {
                 time, side, from, ..
-            } => {
-                (time.to_bits(), from.to_bits(), 1 + side as u8)
-            }
+            } => (time.to_bits(), from.to_bits(), 1 + side as u8),
             Outcome::Censored { time } => (time.to_bits(), 0, 3),
             Outcome::NonFinite { time } => (time.to_bits(), 0, 4),
         })

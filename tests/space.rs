@@ -849,14 +849,24 @@ noise = { kind = "stable", alpha = 1.5, epsilon = 0.05, shape = "isotropic" }
         } else {
             ("levy_ip", 0.01)
         };
-        let targets = p.targets.as_ref().expect("a transition reports its targets");
+        let targets = p
+            .targets
+            .as_ref()
+            .expect("a transition reports its targets");
         assert_eq!(targets.len(), 3);
         let reached: u64 = targets.iter().map(|t| t.reached).sum();
-        assert_eq!(reached, p.exited, "{}: every exit reached one target", p.label);
+        assert_eq!(
+            reached, p.exited,
+            "{}: every exit reached one target",
+            p.label
+        );
         for t in targets {
             let (share, se) = (t.share.unwrap(), t.share_se.unwrap());
             let law = t.theory[key];
-            println!("{} {}: {share:.4} ± {se:.4} vs {key} {law:.4}", p.label, t.target);
+            println!(
+                "{} {}: {share:.4} ± {se:.4} vs {key} {law:.4}",
+                p.label, t.target
+            );
             assert!(
                 (share - law).abs() <= 4.0 * se + bias,
                 "{} {}: {share} ± {se} vs {law}",

@@ -189,7 +189,9 @@ pub fn theory_json(s: &Scenario) -> serde_json::Value {
             if let Some(ts) = target_shares(p) {
                 v["targets"] = ts
                     .iter()
-                    .map(|t| serde_json::json!({ "target": t.label, "at": t.at, "share": t.theory }))
+                    .map(
+                        |t| serde_json::json!({ "target": t.label, "at": t.at, "share": t.theory }),
+                    )
                     .collect();
             }
             v

@@ -137,7 +137,9 @@ impl ChainSetup {
     }
 
     fn is_target(&self) -> Vec<bool> {
-        (0..self.minima).map(|k| self.targets.contains(&k)).collect()
+        (0..self.minima)
+            .map(|k| self.targets.contains(&k))
+            .collect()
     }
 }
 

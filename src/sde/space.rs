@@ -783,7 +783,7 @@ impl SpaceSimulation {
                 time,
                 side: Side::High,
                 from: f64::NAN,
-                target: (code >= NEAR).then(|| (code - NEAR) as u16),
+                target: (code >= NEAR).then_some((code - NEAR) as u16),
             }
         }
     }

@@ -339,12 +339,8 @@ mod tests {
                 .position(|m| dist(&m.x, &[x, y]) < 1e-6)
                 .unwrap()
         };
-        let (start, right, up, diagonal) = (
-            at(-1.0, -1.5),
-            at(1.0, -1.5),
-            at(-1.0, 1.5),
-            at(1.0, 1.5),
-        );
+        let (start, right, up, diagonal) =
+            (at(-1.0, -1.5), at(1.0, -1.5), at(-1.0, 1.5), at(1.0, 1.5));
         let noise = VectorStable {
             alpha: 1.5,
             epsilon: 0.1,
@@ -355,7 +351,11 @@ mod tests {
         let unit = 0.1f64.powf(1.5) * c_alpha(1.5) / 1.5;
         let close = |a: f64, b: f64| (a - b).abs() < 1e-6 * b;
         assert!(close(q[start][right], unit), "{:?}", q[start]);
-        assert!(close(q[start][up], unit * 1.5f64.powf(-1.5)), "{:?}", q[start]);
+        assert!(
+            close(q[start][up], unit * 1.5f64.powf(-1.5)),
+            "{:?}",
+            q[start]
+        );
         assert_eq!(q[start][diagonal], 0.0);
         assert!(close(-q[start][start], q[start][right] + q[start][up]));
         // The share of transitions that end at the nearer saddle's neighbour.
