@@ -40,6 +40,24 @@ fn scenario(dir: &Path) -> PathBuf {
     f
 }
 
+/// Starts `levylab ARGS` with its output discarded.
+fn spawn(args: &[&str]) -> std::process::Child {
+    levylab()
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (polling every `every` ms, at most a minute) until `done` holds.
+fn wait_until(every: u64, mut done: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !done() && t0.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(every));
+    }
+}
+
 fn run_args<'a>(f: &'a Path, out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
         "run",
@@ -177,12 +195,7 @@ fn twenty_kills_never_lose_the_previous_result_and_resume_gives_the_uninterrupte
         let (result, partial, older) =
             (out.join("k"), out.join("k.partial"), out.join("k.previous"));
         restore(&previous, &result);
-        let mut child = levylab()
-            .args(run_args(&f, &out, &[]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&run_args(&f, &out, &[]));
         // Kill i lands after ⌊i/2⌋ points are saved (whatever the machine's speed), a few ms to
         // half a point later; the last one once all ten are saved, around the publication.
         let target = if i == 19 { 10 } else { i as usize / 2 };
@@ -289,17 +302,9 @@ fn a_checkpoint_of_another_seed_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let f = scenario(tmp.path());
     let out = tmp.path().join("out");
-    let mut child = levylab()
-        .args(run_args(&f, &out, &[]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&run_args(&f, &out, &[]));
     let checkpoint = out.join("k.partial/checkpoint.json");
-    let t0 = Instant::now();
-    while !checkpoint.exists() && t0.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(5, || checkpoint.exists());
     child.kill().unwrap();
     child.wait().unwrap();
     let before = std::fs::read(&checkpoint).unwrap();
@@ -334,25 +339,16 @@ fn a_killed_part_resumes_and_merges_to_the_whole_run() {
     let reference = tmp.path().join("reference");
     succeed(&run_args(&f, &reference, &[]));
     let out = tmp.path().join("split");
-    let mut child = levylab()
-        .args(run_args(&f, &out, &["--shard", "1/2"]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&run_args(&f, &out, &["--shard", "1/2"]));
     let shards = out.join("k/shards");
     let partial = shards.join("part-1-of-2.partial.json");
-    let t0 = Instant::now();
     // Wait for the third point, so that the kill lands mid-run.
-    while t0.elapsed() < Duration::from_secs(60) {
-        if let Ok(text) = std::fs::read(&partial)
-            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text)
-            && v["points"].as_array().is_some_and(|p| p.len() >= 3)
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until(2, || {
+        std::fs::read(&partial)
+            .ok()
+            .and_then(|t| serde_json::from_slice::<serde_json::Value>(&t).ok())
+            .is_some_and(|v| v["points"].as_array().is_some_and(|p| p.len() >= 3))
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(partial.exists(), "the part left no checkpoint");
@@ -442,17 +438,9 @@ fn a_second_run_into_the_same_directory_is_refused_and_no_lock_outlives_a_kill()
     let tmp = tempfile::tempdir().unwrap();
     let f = scenario(tmp.path());
     let out = tmp.path().join("out");
-    let mut first = levylab()
-        .args(run_args(&f, &out, &["--paths", "200000"]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut first = spawn(&run_args(&f, &out, &["--paths", "200000"]));
     let lock = out.join(".k.lock");
-    let t0 = Instant::now();
-    while !lock.exists() && t0.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(20, || lock.exists());
     std::thread::sleep(Duration::from_millis(100));
     let second = output(&run_args(&f, &out, &["--paths", "100"]));
     assert!(

@@ -307,19 +307,7 @@ pub fn run_with(
             write_outputs(&dir, summary, &outcomes)?;
             staging.checkpoint(s, finished(summary, runs))
         })?;
-        let figure = plot(&dir, s, &summary.points).err();
-        let dir = if summary.complete {
-            staging.publish()?
-        } else {
-            dir
-        };
-        let res = Outcomes {
-            summary,
-            runs,
-            dir,
-            resumed,
-        };
-        return Ok((res, figure));
+        return finish(staging, s, summary, runs, resumed);
     };
     refuse_split(s)?;
     let dir = layout.result();
@@ -357,6 +345,30 @@ pub fn run_with(
         resumed,
     };
     Ok((res, None))
+}
+
+/// Draws the figure of a whole run's staging directory and, when the run is complete, puts it in
+/// place ([`staging::Staging::publish`]).
+fn finish(
+    staging: staging::Staging,
+    s: &Scenario,
+    summary: Summary,
+    runs: Vec<PointRun>,
+    resumed: usize,
+) -> Result<(Outcomes, Option<ExperimentError>), ExperimentError> {
+    let figure = plot(&staging.dir(), s, &summary.points).err();
+    let dir = if summary.complete {
+        staging.publish()?
+    } else {
+        staging.dir()
+    };
+    let res = Outcomes {
+        summary,
+        runs,
+        dir,
+        resumed,
+    };
+    Ok((res, figure))
 }
 
 /// The runs of the points that finished: all but an interrupted last one.

@@ -24,7 +24,7 @@ use mpi::traits::*;
 use super::shard::{ShardPoint, merge_point};
 use super::staging::{Layout, Staging};
 use super::{
-    Control, ExperimentError, Outcomes, Part, PointRun, Summary, plot, run_point, summarize_run,
+    Control, ExperimentError, Outcomes, Part, PointRun, Summary, run_point, summarize_run,
     write_outputs,
 };
 use crate::scenario::Scenario;
@@ -108,17 +108,5 @@ pub fn run(
     let Some(staging) = staging else {
         return Ok(None);
     };
-    let figure = plot(&dir, s, &summary.points).err();
-    let dir = if summary.complete {
-        staging.publish()?
-    } else {
-        dir
-    };
-    let res = Outcomes {
-        summary,
-        runs,
-        dir,
-        resumed: 0,
-    };
-    Ok(Some((res, figure)))
+    super::finish(staging, s, summary, runs, 0).map(Some)
 }
