@@ -12,13 +12,23 @@
 //! [`Isa`] picks the widest instruction set the running CPU has (`cargo build --release` builds all
 //! of them; no `target-cpu` flag is needed). The scalar path uses `f64::mul_add`, a correctly
 //! rounded fused multiply-add on every platform.
+//!
+//! # Safety
+//! The AVX2 and AVX-512 lane types wrap intrinsics behind safe methods, which is sound only where
+//! the CPU has those instructions. The argument is made once, here: the types are private to this
+//! module tree, so the only code that ever holds one is code that [`dispatch`] runs — it names the
+//! type as the `V` of [`WithLanes::call`] after checking [`Isa::available`], inside a function
+//! compiled with that instruction set enabled. Code outside the crate sees only `V: Lanes`, and only
+//! within such a call.
 
 pub mod math;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
+// Crate-private: safe code outside the crate cannot name, and so cannot create, a vector whose
+// methods execute AVX2 or AVX-512 instructions (see "Safety" above).
 #[cfg(target_arch = "x86_64")]
-pub use x86::{Avx2, Avx512};
+use x86::{Avx2, Avx512};
 
 /// A vector of `N` f64 lanes with a mask type and a u64 vector type of the same width.
 ///
