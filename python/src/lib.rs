@@ -1,9 +1,10 @@
 //! The Python module `levylab._levylab` (re-exported by the package `levylab`): levylab's samplers,
-//! tail-index estimators and runs for numpy users. Errors become `ValueError` with the same
-//! one-line messages as the command line.
+//! tail-index estimators and runs for numpy users. Errors carry the same one-line messages as the
+//! command line: `FileNotFoundError` for a scenario file that does not exist, `KeyboardInterrupt`
+//! for Ctrl-C during a run, `ValueError` for everything else.
 
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyFileNotFoundError, PyValueError};
 use pyo3::prelude::*;
 
 use levylab::noise::{Param, Stable};
@@ -62,17 +63,19 @@ fn sample<'py>(
     Ok(xs.into_pyarray(py))
 }
 
-/// Applies `f` to every element of a float array, keeping its shape.
+/// Applies `f` to every element of a float array, keeping its shape; the GIL is released while
+/// `f` runs.
 fn elementwise<'py>(
     x: &Bound<'py, PyAny>,
-    f: impl Fn(f64) -> f64 + Sync,
+    f: impl Fn(f64) -> f64 + Send + Sync,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = x.py();
     let np = py.import("numpy")?;
     let arr = np.call_method1("asarray", (x, "float64"))?;
     let a: PyReadonlyArrayDyn<'_, f64> = arr.extract()?;
     let shape = a.shape().to_vec();
-    let out: Vec<f64> = a.as_array().iter().map(|&v| f(v)).collect();
+    let xs: Vec<f64> = a.as_array().iter().copied().collect();
+    let out: Vec<f64> = py.detach(|| xs.iter().map(|&v| f(v)).collect());
     let flat = out.into_pyarray(py);
     if shape.is_empty() {
         return flat.call_method1("item", (0,));
@@ -344,23 +347,30 @@ impl PyNoiseMeter {
     }
 }
 
-/// A scenario from a file path, or from TOML text (anything with a newline or an `=`).
-fn scenario(spec: &str) -> PyResult<levylab::scenario::Scenario> {
-    let path = std::path::Path::new(spec);
-    let s = if !path.exists() && (spec.contains('\n') || spec.contains('=')) {
-        levylab::scenario::parse(spec, std::path::Path::new("<string>"))
-    } else {
-        levylab::scenario::load(path)
-    };
-    s.map_err(value_error)
+/// The scenario in the file `path` (FileNotFoundError when there is none).
+fn scenario_file(path: &str) -> PyResult<levylab::scenario::Scenario> {
+    let p = std::path::Path::new(path);
+    levylab::scenario::load(p).map_err(|e| {
+        if p.exists() {
+            value_error(e)
+        } else {
+            PyFileNotFoundError::new_err(e.to_string())
+        }
+    })
+}
+
+/// The scenario written as TOML `text` (named `<string>` in errors).
+fn scenario_text(text: &str) -> PyResult<levylab::scenario::Scenario> {
+    levylab::scenario::parse(text, std::path::Path::new("<string>")).map_err(value_error)
 }
 
 /// run(scenario, paths=None, seed=None, threads=None) -> dict
 ///
-/// Runs a scenario (a file path or TOML text) and returns what summary.json holds, plus
-/// `exit_times`: per point a numpy array of every path's exit time (NaN where censored or
-/// non-finite) when the scenario keeps per-path outcomes, else None. Nothing is written. The GIL
-/// is released while it runs; Ctrl-C (KeyboardInterrupt) stops it cleanly.
+/// Runs the scenario file `scenario` and returns what summary.json holds (`complete` false, and
+/// `points_total` beside the points done, only if it was stopped), plus `exit_times`: per point a
+/// numpy array of every path's exit time (NaN where censored or non-finite) when the scenario keeps
+/// per-path outcomes, else None. Nothing is written. The GIL is released while it runs; Ctrl-C
+/// stops it cleanly and raises KeyboardInterrupt. FileNotFoundError if there is no such file.
 #[pyfunction]
 #[pyo3(signature = (scenario, paths=None, seed=None, threads=None))]
 fn run<'py>(
@@ -370,7 +380,31 @@ fn run<'py>(
     seed: Option<u64>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let mut s = self::scenario(scenario)?;
+    run_scenario(py, scenario_file(scenario)?, paths, seed, threads)
+}
+
+/// run_toml(text, paths=None, seed=None, threads=None) -> dict
+///
+/// `run` for a scenario written as TOML text (named `<string>` in error messages).
+#[pyfunction]
+#[pyo3(signature = (text, paths=None, seed=None, threads=None))]
+fn run_toml<'py>(
+    py: Python<'py>,
+    text: &str,
+    paths: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    run_scenario(py, scenario_text(text)?, paths, seed, threads)
+}
+
+fn run_scenario<'py>(
+    py: Python<'py>,
+    mut s: levylab::scenario::Scenario,
+    paths: Option<u64>,
+    seed: Option<u64>,
+    threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
     if let Some(n) = paths {
         if n == 0 {
             return Err(value_error("paths must be >= 1, got 0"));
@@ -428,12 +462,22 @@ fn run<'py>(
 
 /// theory(scenario) -> dict
 ///
-/// The theory predictions of every point without simulating: {"points": [{"label", "theory"}]},
-/// plus "landscapes" (each d-dimensional landscape's critical points) when there are any, as
-/// `levylab theory --json`.
+/// The theory predictions of every point of the scenario file `scenario` without simulating:
+/// {"points": [{"label", "theory", and "targets" for events with several targets}]}, plus
+/// "landscapes" (each d-dimensional landscape's critical points) when there are any, as
+/// `levylab theory --json`. FileNotFoundError if there is no such file.
 #[pyfunction]
 fn theory<'py>(py: Python<'py>, scenario: &str) -> PyResult<Bound<'py, PyAny>> {
-    let s = self::scenario(scenario)?;
+    let s = scenario_file(scenario)?;
+    to_python(py, &levylab::scenario::theory_json(&s))
+}
+
+/// theory_toml(text) -> dict
+///
+/// `theory` for a scenario written as TOML text.
+#[pyfunction]
+fn theory_toml<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let s = scenario_text(text)?;
     to_python(py, &levylab::scenario::theory_json(&s))
 }
 
@@ -446,7 +490,9 @@ fn _levylab(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(quantile, m)?)?;
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(run_toml, m)?)?;
     m.add_function(wrap_pyfunction!(theory, m)?)?;
+    m.add_function(wrap_pyfunction!(theory_toml, m)?)?;
     m.add_class::<PyNoiseMeter>()?;
     Ok(())
 }

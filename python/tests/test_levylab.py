@@ -145,10 +145,12 @@ def test_bad_input_raises_value_error():
     meter = levylab.NoiseMeter(10)
     with pytest.raises(ValueError, match="row 0 has 3 values, expected 10"):
         meter.add_mean(np.ones(3))
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(FileNotFoundError, match="no-such-file.toml: cannot read"):
         levylab.run("no-such-file.toml")
-    with pytest.raises(ValueError, match="noise.sigma"):
-        levylab.theory(
+    with pytest.raises(FileNotFoundError, match="cannot read"):
+        levylab.theory("no-such-file.toml")
+    with pytest.raises(ValueError, match="<string>.*noise.sigma"):
+        levylab.theory_toml(
             'name = "x"\npaths = 10\nhorizon = 10.0\n[landscape]\nkind = "flat"\n'
             '[noise]\nkind = "brownian"\nsigma = -1.0\n[integrator]\ndt = 0.01\n'
             '[event]\nkind = "interval"\ndomain = [-1.0, 1.0]\nstart = 0.0\n'
@@ -170,3 +172,12 @@ def test_run_and_theory_equal_the_cli(tmp_path):
     assert got == want
     assert len(times) == len(want["points"]) and times[0].shape == (300,)
     assert levylab.theory(str(f)) == json.loads(cli("theory", str(f), "--json"))
+    # The same scenario as TOML text: the same numbers; only its source differs.
+    text = levylab.run_toml(f.read_text(), paths=300, threads=1)
+    text.pop("exit_times")
+    for p in text["points"]:
+        p.pop("wall_seconds")
+    assert text.pop("source") == "<string>"
+    got.pop("source")
+    assert text == got
+    assert levylab.theory_toml(f.read_text()) == levylab.theory(str(f))
