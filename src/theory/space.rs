@@ -47,6 +47,9 @@
 
 use std::f64::consts::PI;
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use rayon::prelude::*;
 
 use super::{TheoryError, c_alpha};
@@ -218,11 +221,13 @@ pub fn levy_basin_exit_time(
     if k >= minima.len() {
         return Err(TheoryError::Domain(format!("no minimum {k}")));
     }
-    let edges: Vec<f64> = rays(noise, d)?
-        .par_iter()
-        .map(|(v, w)| w * edge(u, &minima, k, v).powf(-a))
-        .collect();
-    let mass = edges.iter().sum::<f64>() / a;
+    let mass = cached(&BASIN_MASS, key(u, noise, k), || {
+        let edges: Vec<f64> = rays(noise, d)?
+            .par_iter()
+            .map(|(v, w)| w * edge(u, &minima, k, v).powf(-a))
+            .collect();
+        Ok(edges.iter().sum::<f64>() / a)
+    })?;
     if !(mass > 0.0) {
         return Err(TheoryError::Domain(
             "no jump leaves the basin (it is unbounded in every direction)".into(),
@@ -239,41 +244,81 @@ pub fn levy_chain(u: &Surface, noise: &VectorStable) -> Result<Vec<Vec<f64>>, Th
     if !(a > 0.0 && a < 2.0) {
         return Err(TheoryError::Domain(format!("needs α in (0, 2), got {a}")));
     }
-    let rays = rays(noise, d)?;
-    let minima = u.minima();
-    let k = minima.len();
-    let per_ray = 32;
-    let scale = noise.epsilon.powf(a);
-    let mut q = vec![vec![0.0; k]; k];
-    for (i, row) in q.iter_mut().enumerate() {
-        // Per ray, the mass landing in each basin (summed in ray order: the same on any threads).
-        let landed: Vec<Vec<f64>> = rays
-            .par_iter()
-            .map(|(v, w)| {
-                let mut m = vec![0.0; k];
-                let r0 = edge(u, &minima, i, v);
-                if r0.is_finite() {
-                    let umax = r0.powf(-a);
-                    for l in 0..per_ray {
-                        let t = ((l as f64 + 0.5) / per_ray as f64 * umax).powf(-1.0 / a);
-                        let x: Vec<f64> =
-                            minima[i].x.iter().zip(v).map(|(m, e)| m + t * e).collect();
-                        if let Some(j) = descend(u, &x, &minima).filter(|&j| j != i) {
-                            m[j] += w / a * umax / per_ray as f64;
+    let unit = cached(&JUMP_CHAIN, key(u, noise, usize::MAX), || {
+        let rays = rays(noise, d)?;
+        let minima = u.minima();
+        let k = minima.len();
+        let per_ray = 32;
+        let mut q = vec![vec![0.0; k]; k];
+        for (i, row) in q.iter_mut().enumerate() {
+            // Per ray, the mass landing in each basin (summed in ray order: the same on any threads).
+            let landed: Vec<Vec<f64>> = rays
+                .par_iter()
+                .map(|(v, w)| {
+                    let mut m = vec![0.0; k];
+                    let r0 = edge(u, &minima, i, v);
+                    if r0.is_finite() {
+                        let umax = r0.powf(-a);
+                        for l in 0..per_ray {
+                            let t = ((l as f64 + 0.5) / per_ray as f64 * umax).powf(-1.0 / a);
+                            let x: Vec<f64> =
+                                minima[i].x.iter().zip(v).map(|(m, e)| m + t * e).collect();
+                            if let Some(j) = descend(u, &x, &minima).filter(|&j| j != i) {
+                                m[j] += w / a * umax / per_ray as f64;
+                            }
                         }
                     }
+                    m
+                })
+                .collect();
+            for m in &landed {
+                for (r, x) in row.iter_mut().zip(m) {
+                    *r += x;
                 }
-                m
-            })
-            .collect();
-        for m in &landed {
-            for (r, x) in row.iter_mut().zip(m) {
-                *r += scale * x;
             }
+            row[i] = -row.iter().sum::<f64>();
         }
-        row[i] = -row.iter().sum::<f64>();
+        Ok(q)
+    })?;
+    let scale = noise.epsilon.powf(a);
+    Ok(unit
+        .into_iter()
+        .map(|row| row.into_iter().map(|x| scale * x).collect())
+        .collect())
+}
+
+/// Basin masses ν(D^c − m)·(1) per (surface, noise law, minimum), and unit-ε jump chains per
+/// (surface, noise law): they do not depend on ε, and a sweep over ε asks for the same ones at every
+/// point. Computed outside the lock (the computation runs on rayon); a race computes a value twice,
+/// and both are the same pure function's value.
+static BASIN_MASS: Cache<f64> = OnceLock::new();
+static JUMP_CHAIN: Cache<Vec<Vec<f64>>> = OnceLock::new();
+
+type Cache<T> = OnceLock<Mutex<HashMap<String, T>>>;
+
+/// The cache key of surface `u`, the ε-free part of `noise` and an index (Debug prints every f64 in
+/// its shortest round-trip form, so equal keys mean equal inputs).
+fn key(u: &Surface, noise: &VectorStable, k: usize) -> String {
+    format!(
+        "{u:?}|{:?}|{:?}|{:?}|{k}",
+        noise.alpha, noise.shape, noise.scales
+    )
+}
+
+fn cached<T: Clone>(
+    cache: &'static Cache<T>,
+    key: String,
+    compute: impl FnOnce() -> Result<T, TheoryError>,
+) -> Result<T, TheoryError> {
+    let map = cache.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = map.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(v.clone());
     }
-    Ok(q)
+    let v = compute()?;
+    map.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, v.clone());
+    Ok(v)
 }
 
 /// The rays along which the Lévy measure of `noise` in ℝᵈ is integrated: (unit direction v, weight
