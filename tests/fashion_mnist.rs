@@ -1,6 +1,6 @@
 //! Fashion-MNIST where it is installed (Debian's `dataset-fashion-mnist`, or `LEVYLAB_FASHION_MNIST`
 //! pointing at a directory with the four gzip IDX files); elsewhere each test says it skipped and
-//! passes, so CI runs without the data set.
+//! passes. `.ci/run` installs the package, so CI runs them.
 
 use std::path::PathBuf;
 use std::process::Command;
