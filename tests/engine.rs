@@ -648,14 +648,18 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
         .unwrap();
         let (e, _) = run(&sim, 6000, 40 + k as u64);
         let m = e.mean().unwrap();
-        let (alpha, epsilon, brownian) = match noise {
-            Noise::Stable { alpha, epsilon, .. } => (alpha, epsilon, 0.0),
+        let (alpha, beta, epsilon, brownian) = match noise {
+            Noise::Stable {
+                alpha,
+                beta,
+                epsilon,
+            } => (alpha, beta, epsilon, 0.0),
             Noise::Mixed {
                 alpha,
+                beta,
                 epsilon,
                 sigma_b,
-                ..
-            } => (alpha, epsilon, epsilon * sigma_b),
+            } => (alpha, beta, epsilon, epsilon * sigma_b),
             Noise::Brownian { .. } => unreachable!(),
         };
         let Event::Boundaries { lo, hi } = event else {
@@ -664,10 +668,10 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
         let problem = theory::LevyExitProblem {
             landscape: &u,
             alpha,
+            beta,
             epsilon,
             brownian,
-            lo,
-            hi,
+            domain: theory::nonlocal::LevyDomain::Interval { lo, hi },
         };
         let exact = problem.mean_exit_time(x0, 400).unwrap();
         eprintln!(

@@ -174,10 +174,13 @@ fn rotated_separable_exits_match_the_projected_exact_values() {
             let problem = theory::LevyExitProblem {
                 landscape: &dw(),
                 alpha,
+                beta: 0.0,
                 epsilon: proj,
                 brownian: 0.0,
-                lo: f64::NEG_INFINITY,
-                hi: 0.0,
+                domain: theory::nonlocal::LevyDomain::Interval {
+                    lo: f64::NEG_INFINITY,
+                    hi: 0.0,
+                },
             };
             let exact = problem.mean_exit_time(-1.0, 400).unwrap();
             let noise = VectorNoise::stable(dim, alpha, eps, shape, None).unwrap();

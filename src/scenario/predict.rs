@@ -7,9 +7,9 @@
 //! | `levy_ip` | symmetric stable α < 2, a landscape with a minimum in the start basin | Imkeller–Pavlyukevich mean exit / transition time |
 //! | `levy_ip_right` | same, `interval` event | IP probability to leave through the upper end |
 //! | `markov_occupancy` | stable α < 2, ≥ 2 minima | stationary weight of the start basin in the ε → 0 Markov chain |
-//! | `levy_exact`, `levy_exact_error` | symmetric stable or mixed noise, α < 2, 1-D `interval` or `transition` | exact mean exit time at this ε by the nonlocal solver, and its error estimate |
+//! | `levy_exact`, `levy_exact_error` | stable or mixed noise, α < 2, any β, 1-D `interval`, `transition` or `reach` | exact mean exit (or reach) time at this ε by the nonlocal solver, and its error estimate |
 //! | `levy_exact_right` | same, bounded interval | exact probability to leave through the upper end |
-//! | `getoor` | stable (any α ≤ 2, β = 0), flat landscape, `interval` or `ball` | exact mean exit time |
+//! | `getoor` | stable, flat landscape, `interval` (β = 0 and any α ≤ 2, or α ∉ {1, 2} and any β) or `ball` (β = 0) | exact mean exit time (Getoor; for β ≠ 0 the strictly stable law of `theory::free`) |
 //! | `mfpt_exact` (ball) | Brownian, flat, `ball` | (r² − \|x\|²)/(dσ²) |
 //! | every 1-D key | separable landscape in ℝᵈ, `halfspace` normal to one of its axes | the 1-D theory of the projected process (below) |
 //!
@@ -383,36 +383,43 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                     }
                 }
             }
-            // The exact finite-ε value from the nonlocal equation (symmetric Lévy part, α < 2).
+            // The exact finite-ε value from the nonlocal equation (Lévy part with α < 2, any β).
             let levy = match *sim.noise() {
                 Noise::Stable {
                     alpha,
-                    beta: 0.0,
+                    beta,
                     epsilon,
-                } if alpha < 2.0 => Some((alpha, epsilon, 0.0)),
+                } if alpha < 2.0 => Some((alpha, beta, epsilon, 0.0)),
                 Noise::Mixed {
                     alpha,
-                    beta: 0.0,
+                    beta,
                     epsilon,
                     sigma_b,
-                } if alpha < 2.0 => Some((alpha, epsilon, epsilon * sigma_b)),
+                } if alpha < 2.0 => Some((alpha, beta, epsilon, epsilon * sigma_b)),
                 _ => None,
             };
-            if let (Some((alpha, epsilon, brownian)), Event::Boundaries { lo, hi }) = (levy, ev) {
+            if let Some((alpha, beta, epsilon, brownian)) = levy {
+                let domain = match ev {
+                    Event::Boundaries { lo, hi } => theory::LevyDomain::Interval { lo, hi },
+                    Event::Window { lo, hi } => theory::LevyDomain::Window { lo, hi },
+                };
                 let problem = theory::LevyExitProblem {
                     landscape: u,
                     alpha,
+                    beta,
                     epsilon,
                     brownian,
-                    lo,
-                    hi,
+                    domain,
                 };
                 let n = theory::nonlocal::DEFAULT_INTERVALS;
                 if let Ok(v) = problem.mean_exit_time(x0, n) {
                     put(&mut out, Prediction::LevyExact.key(), Some(v.value));
                     put(&mut out, Prediction::LevyExactError.key(), Some(v.error));
                 }
-                if lo.is_finite() && hi.is_finite() {
+                if let Event::Boundaries { lo, hi } = ev
+                    && lo.is_finite()
+                    && hi.is_finite()
+                {
                     put(
                         &mut out,
                         Prediction::LevyExactRight.key(),
@@ -426,18 +433,18 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                 epsilon,
             } = *sim.noise()
             {
-                if beta == 0.0 && flat {
+                if flat {
                     if let Event::Boundaries { lo, hi } = ev
                         && lo.is_finite()
                         && hi.is_finite()
                     {
                         let c = 0.5 * (lo + hi);
-                        put(
-                            &mut out,
-                            Prediction::Getoor.key(),
+                        let exact = if beta == 0.0 {
                             theory::getoor_exit_time(alpha, epsilon, 0.5 * (hi - lo), x0 - c, 1)
-                                .ok(),
-                        );
+                        } else {
+                            theory::free_exit_time(alpha, beta, epsilon, lo, hi, x0)
+                        };
+                        put(&mut out, Prediction::Getoor.key(), exact.ok());
                     }
                 } else if beta == 0.0 && alpha < 2.0 {
                     if let (Some(m), Some(i)) = (basin_min, cp.basin_of(x0)) {
@@ -600,7 +607,8 @@ pub enum Prediction {
     LevyExact,
     /// Error estimate of `levy_exact` (difference of two grids).
     LevyExactError,
-    /// Getoor's exact mean exit time of free α-stable motion from an interval or ball.
+    /// Exact mean exit time of free α-stable motion from an interval or ball (Getoor; skewed: the
+    /// strictly stable law of `theory::free`).
     Getoor,
     /// Imkeller–Pavlyukevich probability to leave through the upper end.
     LevyIpRight,

@@ -19,6 +19,7 @@
 //! Şimşekli, Sagun & Gürbüzbalaban (2019), ICML.
 
 pub mod escape;
+pub mod free;
 mod mfpt;
 pub mod nonlocal;
 pub mod space;
@@ -26,8 +27,9 @@ pub mod space;
 use std::f64::consts::PI;
 
 pub use crate::noise::c_alpha;
+pub use free::{free_exit_time, free_exit_up_probability};
 pub use mfpt::{mean_first_passage, mean_first_passage_interval};
-pub use nonlocal::{LevyExitProblem, NonlocalValue};
+pub use nonlocal::{LevyDomain, LevyExitProblem, NonlocalValue};
 
 use crate::landscape::{CriticalPoints, Potential};
 use crate::numeric::gamma;
