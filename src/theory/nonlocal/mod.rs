@@ -230,7 +230,12 @@ impl<U: Potential> LevyExitProblem<'_, U> {
     ) -> Result<NonlocalValue, TheoryError> {
         match self.domain {
             LevyDomain::Interval { lo, hi } if lo.is_finite() && hi.is_finite() => {
-                self.richardson(x, intervals, 1.0, Target::Right)
+                // Extrapolation can step a probability of 0 or 1 out by rounding.
+                let v = self.richardson(x, intervals, 1.0, Target::Right)?;
+                Ok(NonlocalValue {
+                    value: v.value.clamp(0.0, 1.0),
+                    ..v
+                })
             }
             _ => Err(TheoryError::Domain(
                 "the exit side needs a bounded interval".into(),
