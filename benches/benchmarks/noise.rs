@@ -1,4 +1,5 @@
-//! Sampler throughput: samples per second of S_α(1, β, 0) for several α, and Gaussian increments.
+//! Sampler throughput: samples per second of S_α(1, β, 0) for several α, and Gaussian increments;
+//! the distribution function's cost per point.
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
@@ -75,4 +76,21 @@ fn increments(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stable, increments);
+/// The distribution function (Nolan's integral): nine points from the far left tail to the far
+/// right one per (α, β), S1.
+fn cdf(c: &mut Criterion) {
+    let mut g = c.benchmark_group("noise/cdf");
+    let xs = [-50.0, -10.0, -3.0, -1.0, 0.0, 1.0, 3.0, 10.0, 50.0];
+    g.throughput(Throughput::Elements(xs.len() as u64));
+    for (alpha, beta) in [(0.8, 0.0), (0.8, 0.7), (1.0, 0.5), (1.5, 0.0), (1.5, -0.7)] {
+        let law = Stable::new(alpha, beta, 1.0, 0.0, Param::S1).unwrap();
+        g.bench_with_input(
+            BenchmarkId::new(format!("beta={beta}"), alpha),
+            &law,
+            |b, law| b.iter(|| xs.iter().map(|&x| law.cdf(black_box(x))).sum::<f64>()),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stable, increments, cdf);
