@@ -214,13 +214,13 @@ mod tests {
         ] {
             let got = standard_cdf_s0(x, alpha, beta);
             // The same integral as standard_cdf_s0 builds, summed by brute force.
-            let (b, xx) = if x < -beta * (PI * alpha / 2.0).tan() && alpha != 1.0 {
-                (-beta, -x)
-            } else if alpha == 1.0 && beta < 0.0 {
-                (-beta, -x)
+            // The reflection F(x; α, β) = 1 − F(−x; α, −β) that standard_cdf_s0 applies.
+            let reflect = if alpha == 1.0 {
+                beta < 0.0
             } else {
-                (beta, x)
+                x < -beta * (PI * alpha / 2.0).tan()
             };
+            let (b, xx) = if reflect { (-beta, -x) } else { (beta, x) };
             let brute = if alpha == 1.0 {
                 let ln_h = -PI * xx / (2.0 * b);
                 let z = |th: f64| {
