@@ -4,9 +4,9 @@
 //! |---|---|---|
 //! | `mfpt_exact` | Brownian (or stable α = 2, σ = √2ε), 1-D | exact mean first-passage time to the event |
 //! | `kramers` | Brownian, `transition` or `reach` of another minimum | Eyring–Kramers; for `transition` (saddle crossing) half the well-to-well time |
-//! | `levy_ip` | symmetric stable α < 2, a landscape with a minimum in the start basin | Imkeller–Pavlyukevich mean exit / transition time |
+//! | `levy_ip` | stable α < 2 (any β), a landscape with a minimum in the start basin | Imkeller–Pavlyukevich mean exit / transition time (jumps up weighted 1 + β, down 1 − β) |
 //! | `levy_ip_right` | same, `interval` event | IP probability to leave through the upper end |
-//! | `markov_occupancy` | stable α < 2, ≥ 2 minima | stationary weight of the start basin in the ε → 0 Markov chain |
+//! | `markov_occupancy` | stable α < 2 (any β), ≥ 2 minima | stationary weight of the start basin in the ε → 0 Markov chain |
 //! | `levy_exact`, `levy_exact_error` | stable or mixed noise, α < 2, any β, 1-D `interval`, `transition` or `reach` | exact mean exit (or reach) time at this ε by the nonlocal solver, and its error estimate |
 //! | `levy_exact_right` | same, bounded interval | exact probability to leave through the upper end |
 //! | `getoor` | stable, flat landscape, `interval` (β = 0 and any α ≤ 2, or α ∉ {1, 2} and any β) or `ball` (β = 0) | exact mean exit time (Getoor; for β ≠ 0 the strictly stable law of `theory::free`) |
@@ -446,7 +446,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         };
                         put(&mut out, Prediction::Getoor.key(), exact.ok());
                     }
-                } else if beta == 0.0 && alpha < 2.0 {
+                } else if alpha < 2.0 {
                     if let (Some(m), Some(i)) = (basin_min, cp.basin_of(x0)) {
                         let (blo, bhi) = cp.basin(i);
                         match ev {
@@ -455,19 +455,33 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                                 put(
                                     &mut out,
                                     Prediction::LevyIp.key(),
-                                    theory::levy_exit_time(alpha, epsilon, hi - m, m - lo).ok(),
+                                    theory::levy_exit_time_skewed(
+                                        alpha,
+                                        beta,
+                                        epsilon,
+                                        hi - m,
+                                        m - lo,
+                                    )
+                                    .ok(),
                                 );
                                 if lo.is_finite() && hi.is_finite() {
                                     out.insert(
                                         Prediction::LevyIpRight.key(),
-                                        theory::levy_exit_right_probability(alpha, hi - m, m - lo),
+                                        theory::levy_exit_right_probability_skewed(
+                                            alpha,
+                                            beta,
+                                            hi - m,
+                                            m - lo,
+                                        ),
                                     );
                                 }
                             }
                             // A transition across a saddle beyond a neighbour basin: the path may
                             // first jump into other wells, from which it goes on.
                             Event::Boundaries { lo, hi } => {
-                                if let Ok(mc) = theory::levy_markov_chain(alpha, epsilon, &cp) {
+                                if let Ok(mc) =
+                                    theory::levy_markov_chain_skewed(alpha, beta, epsilon, &cp)
+                                {
                                     put(
                                         &mut out,
                                         Prediction::LevyIp.key(),
@@ -477,7 +491,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                             }
                             Event::Window { lo, hi } => {
                                 if let (Ok(mc), Some(j)) = (
-                                    theory::levy_markov_chain(alpha, epsilon, &cp),
+                                    theory::levy_markov_chain_skewed(alpha, beta, epsilon, &cp),
                                     target_well(&cp, lo, hi),
                                 ) && i != j
                                 {
@@ -494,7 +508,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                     // double well gives 1/2 by symmetry).
                     if cp.minima.len() >= 2
                         && let (Ok(mc), Some(i)) = (
-                            theory::levy_markov_chain(alpha, epsilon, &cp),
+                            theory::levy_markov_chain_skewed(alpha, beta, epsilon, &cp),
                             cp.basin_of(x0),
                         )
                         && (cp.minima.len() > 2 || (mc.stationary[i] - 0.5).abs() > 1e-9)

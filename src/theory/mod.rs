@@ -84,18 +84,41 @@ fn check_levy(alpha: f64, eps: f64) -> Result<(), TheoryError> {
 /// m a minimum: `α / (c_α ε^α (a^{−α} + b^{−α}))` as ε → 0 (one big jump; depends on the widths,
 /// not the barrier height). An infinite a or b contributes nothing.
 pub fn levy_exit_time(alpha: f64, eps: f64, a: f64, b: f64) -> Result<f64, TheoryError> {
+    levy_exit_time_skewed(alpha, 0.0, eps, a, b)
+}
+
+/// The same for skewed L (S1, skewness β): the Lévy measure puts c_α(1 + β) on upward and
+/// c_α(1 − β) on downward jumps, so `α / (c_α ε^α ((1 + β)a^{−α} + (1 − β)b^{−α}))` (Imkeller &
+/// Pavlyukevich 2006 treat two-sided measures with unequal tails; at α = 1 the S1 drift
+/// −(2/π)βε ln ε vanishes as ε → 0). At β = 0 this is [`levy_exit_time`] to the bit.
+pub fn levy_exit_time_skewed(
+    alpha: f64,
+    beta: f64,
+    eps: f64,
+    a: f64,
+    b: f64,
+) -> Result<f64, TheoryError> {
     check_levy(alpha, eps)?;
+    check((-1.0..=1.0).contains(&beta), || {
+        format!("beta must be in [-1, 1], got {beta}")
+    })?;
     check(a > 0.0 && b > 0.0, || {
         format!("distances to the boundaries must be > 0, got a = {a}, b = {b}")
     })?;
-    let rate = a.powf(-alpha) + b.powf(-alpha);
-    check(rate > 0.0, || "at least one boundary must be finite".into())?;
+    let rate = (1.0 + beta) * a.powf(-alpha) + (1.0 - beta) * b.powf(-alpha);
+    check(rate > 0.0, || "no jump can reach a finite boundary".into())?;
     Ok(alpha / (c_alpha(alpha) * eps.powf(alpha) * rate))
 }
 
-/// IP limit of the probability to leave (m − b, m + a) to the right: `a^{−α}/(a^{−α} + b^{−α})`.
+/// IP limit of the probability to leave (m − b, m + a) to the right: `a^{−α}/(a^{−α} + b^{−α})`,
+/// and for skewness β `(1 + β)a^{−α}/((1 + β)a^{−α} + (1 − β)b^{−α})`.
 pub fn levy_exit_right_probability(alpha: f64, a: f64, b: f64) -> f64 {
-    let (ra, rb) = (a.powf(-alpha), b.powf(-alpha));
+    levy_exit_right_probability_skewed(alpha, 0.0, a, b)
+}
+
+/// See [`levy_exit_right_probability`].
+pub fn levy_exit_right_probability_skewed(alpha: f64, beta: f64, a: f64, b: f64) -> f64 {
+    let (ra, rb) = ((1.0 + beta) * a.powf(-alpha), (1.0 - beta) * b.powf(-alpha));
     ra / (ra + rb)
 }
 
@@ -165,7 +188,21 @@ pub fn levy_markov_chain(
     eps: f64,
     cp: &CriticalPoints,
 ) -> Result<MarkovChain, TheoryError> {
+    levy_markov_chain_skewed(alpha, 0.0, eps, cp)
+}
+
+/// The same chain for skewed L (S1, skewness β): jumps into a basin to the right of m_i carry the
+/// factor 1 + β, to the left 1 − β (at β = 0 [`levy_markov_chain`] to the bit).
+pub fn levy_markov_chain_skewed(
+    alpha: f64,
+    beta: f64,
+    eps: f64,
+    cp: &CriticalPoints,
+) -> Result<MarkovChain, TheoryError> {
     check_levy(alpha, eps)?;
+    check((-1.0..=1.0).contains(&beta), || {
+        format!("beta must be in [-1, 1], got {beta}")
+    })?;
     let k = check_wells(cp)?;
     let tail = |d: f64| {
         if d.is_infinite() {
@@ -180,7 +217,8 @@ pub fn levy_markov_chain(
         for (j, qij) in row.iter_mut().enumerate() {
             if i != j {
                 let (a, b) = cp.basin(j);
-                *qij = pref * (tail(a - cp.minima[i]) - tail(b - cp.minima[i])).abs();
+                let side = if j > i { 1.0 + beta } else { 1.0 - beta };
+                *qij = side * pref * (tail(a - cp.minima[i]) - tail(b - cp.minima[i])).abs();
             }
         }
         row[i] = -row.iter().sum::<f64>();
