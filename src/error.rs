@@ -32,5 +32,5 @@ pub enum Error {
     Train(#[from] crate::trainer::TrainError),
     /// Drawing a figure.
     #[error(transparent)]
-    Figure(#[from] crate::figures::FigureError),
+    Figure(#[from] crate::plot::FigureError),
 }

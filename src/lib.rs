@@ -22,15 +22,18 @@
 //!   iteration-wise tests (Anderson–Darling with Benjamini–Hochberg, per-coordinate α by
 //!   characteristic-function regression, Clauset–Shalizi–Newman power laws) and the covariance
 //!   spectrum by subspace iteration.
-//! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor, the
-//!   multi-well Markov chain: pure functions.
+//! * [`theory`] — Kramers, exact mean first-passage times, Imkeller–Pavlyukevich, Getoor and its
+//!   skewed generalization, the nonlocal solver for Lévy noise, the multi-well Markov chains, the
+//!   d-dimensional laws: pure functions.
 //! * [`config`] — the reader below scenario and training files: one-line errors with file, line and
 //!   field; sweeps.
 //! * [`scenario`] — scenario TOML → validated simulation points, and which theory applies to each.
 //! * [`experiment`] — running a scenario (or one shard of it), merging shards, writing the results.
 //! * [`trainer`] — the embedded digits set, IDX files, an f32 MLP on matrixmultiply, SGD, and the
 //!   streamed gradient-noise measurement.
-//! * [`figures`] — PNG drawing with the embedded font; takes finished data only.
+//! * [`plot`] — PNG drawing with the embedded font; takes finished data only.
+//! * [`figures`] — the figure gallery above [`experiment`] and [`trainer`]: computes the paper's
+//!   figures (runs scenarios, trains networks) and draws them with [`plot`].
 //! * [`io`] — reading and writing samples (text, CSV column, `.npy`), atomic writes.
 //! * [`numeric`] — quadrature, root finding, special functions.
 //! * [`rng`] — per-stream random generators.
@@ -51,6 +54,7 @@ pub mod io;
 pub mod landscape;
 pub mod noise;
 pub mod numeric;
+pub mod plot;
 pub mod rng;
 pub mod scenario;
 pub mod sde;

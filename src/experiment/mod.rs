@@ -67,7 +67,7 @@ pub enum ExperimentError {
     },
     /// Drawing exit_times.png.
     #[error(transparent)]
-    Figure(#[from] crate::figures::FigureError),
+    Figure(#[from] crate::plot::FigureError),
     /// An invalid part `K/N`.
     #[error("{0}")]
     Part(String),

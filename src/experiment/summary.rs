@@ -7,8 +7,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::ExperimentError;
-use crate::figures::{self, Axis, Series};
 use crate::io::write_atomic;
+use crate::plot::{self, Axis, Series};
 use crate::scenario::{
     self, Point, Scenario, is_exit_side_prediction, is_time_prediction, predictions,
 };
@@ -681,7 +681,7 @@ pub fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> Result<(), Exp
         s.seed,
         s.paths
     );
-    figures::series_plot(
+    plot::series_plot(
         &dir.join("exit_times.png"),
         &format!("{}: mean exit time", s.name),
         &caption,

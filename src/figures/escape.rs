@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use super::gallery::{Ctx, axis, histogram, panel};
-use super::{LegendCorner, Trace};
+use crate::plot::{LegendCorner, Trace};
 use crate::trainer::TrainConfig;
 use crate::trainer::data::Dataset;
 use crate::trainer::escape::{self, EscapeReport, NoiseEscapes, NoiseKind};
@@ -130,7 +130,7 @@ fn law(r: &EscapeReport, kind: NoiseKind, i: usize) -> Option<f64> {
 
 /// Puts the legend in the lower right, with the y range extended downwards to leave it room below
 /// the markers.
-fn legend_below(p: &mut super::Panel) {
+fn legend_below(p: &mut crate::plot::Panel) {
     let values = p.traces.iter().flat_map(|t| t.markers.iter().map(|m| m.1));
     let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(a, b), v| (a.min(v), b.max(v)));
     if lo > 0.0 && lo.is_finite() && hi > 0.0 {

@@ -17,7 +17,7 @@ use anyhow::Context;
 use super::gallery::{
     Ctx, DrawWith, axis, base_run, check_only, draw_each, noise_norms_figure, panel,
 };
-use super::{Panel, Trace};
+use crate::plot::{Panel, Trace};
 use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data::{self, Dataset};
 use crate::trainer::mlp::Loss;
@@ -179,12 +179,12 @@ fn estimators(points: &[(f64, Option<&NoiseReport>)]) -> Vec<Trace> {
     ]
 }
 
-fn alpha_axis() -> super::Axis {
+fn alpha_axis() -> crate::plot::Axis {
     axis("estimated tail index α", false)
 }
 
 /// A panel of α estimates with room above the data for the legend (upper right).
-fn alpha_panel(title: &str, x: super::Axis, traces: Vec<Trace>) -> Panel {
+fn alpha_panel(title: &str, x: crate::plot::Axis, traces: Vec<Trace>) -> Panel {
     let ys: Vec<f64> = traces
         .iter()
         .flat_map(|t| {

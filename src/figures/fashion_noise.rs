@@ -16,7 +16,7 @@ use anyhow::Context;
 
 use super::fashion::Lab;
 use super::gallery::{axis, base_run, panel};
-use super::{Panel, Trace, steps};
+use crate::plot::{Panel, Trace, steps};
 use crate::rng;
 use crate::stats::coordinates::Check;
 use crate::trainer::config::{RunReport, train_model};
@@ -113,7 +113,7 @@ fn caption(lab: &Lab, s: &NoiseStudy, what: &str) -> String {
     )
 }
 
-fn share_panel(title: &str, x: super::Axis, pts: &[(f64, &NoiseReport)]) -> Panel {
+fn share_panel(title: &str, x: crate::plot::Axis, pts: &[(f64, &NoiseReport)]) -> Panel {
     let g = |f: &dyn Fn(&crate::stats::coordinates::Gaussianity) -> f64| -> Vec<(f64, f64)> {
         pts.iter()
             .filter_map(|(x, n)| n.tests.gaussianity.done().map(|g| (*x, f(g))))

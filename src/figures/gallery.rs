@@ -1,5 +1,5 @@
 //! The figure gallery behind `levylab figures`: computes the data for every figure (simulations,
-//! training runs, estimator calibrations) and draws it with [`super::panels`]. Each figure also
+//! training runs, estimator calibrations) and draws it with [`crate::plot::panels`]. Each figure also
 //! gets a JSON file with exactly the numbers drawn.
 
 use std::cell::RefCell;
@@ -10,11 +10,11 @@ use anyhow::Context;
 use rand::distr::Distribution;
 use rand_distr::{StandardNormal, StudentT};
 
-use super::{Axis, Panel, Trace};
 use crate::experiment::{self, PointSummary};
 use crate::io::write_atomic;
 use crate::landscape::{Landscape, Potential, Quartic};
 use crate::noise::{Noise, Param, Stable, StandardStable};
+use crate::plot::{Axis, Panel, Trace};
 use crate::scenario::{self, Scenario};
 use crate::sde::{Event, Outcome, Scheme, Simulation, SimulationSpec, exit_sample};
 use crate::stats::tail_index::zero_fraction;
@@ -79,7 +79,7 @@ impl Ctx {
         panels: &[Panel],
     ) -> anyhow::Result<()> {
         let png = self.out.join(format!("{name}.png"));
-        super::panels(&png, title, caption, layout, panels)?;
+        crate::plot::panels(&png, title, caption, layout, panels)?;
         let json = serde_json::to_string(
             &serde_json::json!({ "figure": name, "title": title, "caption": caption, "panels": panels }),
         )?;
@@ -300,7 +300,7 @@ pub(super) fn noise_norms_figure(
             axis("noise norm ‖U‖ (scaled to the measured median)", true),
             axis("density", true),
             vec![Trace {
-                line: super::steps(&e, &d),
+                line: crate::plot::steps(&e, &d),
                 color: col,
                 ..Default::default()
             }],
@@ -918,7 +918,7 @@ fn fig_distribution(
                 axis("density", true),
                 vec![Trace {
                     label: "Monte Carlo".into(),
-                    line: super::steps(&edges, &d),
+                    line: crate::plot::steps(&edges, &d),
                     dashed: vec![("Exp(1) density e^(−x)".into(), expo)],
                     color: k,
                     ..Default::default()

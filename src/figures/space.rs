@@ -5,10 +5,10 @@ use std::f64::consts::PI;
 
 use rayon::prelude::*;
 
-use super::Trace;
 use super::gallery::{Ctx, axis, panel};
 use crate::landscape::surface::{QuadraticForm, Surface, Well, Wells};
 use crate::noise::vector::{Shape, VectorNoise};
+use crate::plot::Trace;
 use crate::sde::{Outcome, Region, Scheme, SpaceSimulation, SpaceSpec};
 
 /// Contour segments of `f` on a grid of n × n cells over [x0, x1] × [y0, y1] at `levels` (marching
@@ -137,7 +137,7 @@ pub(super) fn fig_paths_2d(c: &Ctx) -> anyhow::Result<()> {
     let mut panels = Vec::new();
     for (k, (label, noise, color)) in noises.into_iter().enumerate() {
         let p = path(noise, 11 + k as u64)?;
-        panels.push(super::Panel {
+        panels.push(crate::plot::Panel {
             x_range: Some(xr),
             y_range: Some(yr),
             ..panel(
@@ -233,7 +233,7 @@ pub(super) fn fig_exit_directions(c: &Ctx) -> anyhow::Result<()> {
                 shape.name(),
                 100.0 * near_axis
             ),
-            line: super::steps(&edges, &d),
+            line: crate::plot::steps(&edges, &d),
             color: k + 1,
             ..Default::default()
         };

@@ -13,8 +13,9 @@ mod runner;
 mod scheme;
 mod space;
 
+pub use crate::stats::outcome::{Outcome, Side, exit_sample};
 pub use ams::{AmsConfig, AmsEstimate, AmsRun};
-pub use event::{Event, Outcome, Side, exit_sample};
+pub use event::Event;
 pub use region::Region;
 pub use runner::{RunConfig, RunResult, Simulation, SimulationSpec, Trajectory};
 pub use scheme::Scheme;

@@ -6,12 +6,14 @@ pub mod exit_times;
 pub mod gradient_noise;
 pub mod mcculloch;
 pub mod normality;
+pub mod outcome;
 pub mod power_law;
 pub mod spectrum;
 pub mod streaming;
 pub mod tail_index;
 
 pub use exit_times::{Estimate, ExitSample};
+pub use outcome::{Outcome, Side, exit_sample};
 pub use streaming::{ExitStats, ExitSummary};
 pub use tail_index::{
     BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill,

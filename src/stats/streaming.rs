@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StatsError;
 use super::exit_times::{Estimate, Events, mle_check};
-use crate::sde::{Outcome, Side};
+use super::outcome::{Outcome, Side};
 
 /// Bits of the sub-bin index: 2^10 = 1024 bins per octave.
 const SUB_BITS: u32 = 10;
@@ -653,8 +653,8 @@ impl ExitStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sde::exit_sample;
     use crate::stats::ExitSample;
+    use crate::stats::outcome::exit_sample;
     use rand::RngExt;
 
     /// Outcomes on a grid of step `dt`: Exp(mean) exit times (rounded up to the grid), censored at
