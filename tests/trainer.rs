@@ -8,9 +8,9 @@ use levylab::stats::block_sum;
 use levylab::trainer::TrainConfig;
 use levylab::trainer::config::train;
 use levylab::trainer::data;
+use levylab::trainer::gradient_noise::measure;
 use levylab::trainer::mlp::{Loss, Mlp, Workspace};
 use levylab::trainer::model::Model;
-use levylab::trainer::noise::measure;
 
 fn levylab_in(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_levylab"))
@@ -252,7 +252,7 @@ fn random_minibatch_measurement_is_reproducible_and_thread_independent() {
     // K = 60 random minibatches of 32 with replacement, the iteration-wise tests and a spectrum:
     // the same report on 1 and 2 threads, another one for another key; the minibatches differ
     // from the fixed ones (so do the estimates).
-    use levylab::trainer::noise::{NoiseTests, SamplingPlan, measure_random};
+    use levylab::trainer::gradient_noise::{NoiseTests, SamplingPlan, measure_random};
     let (tr, _) = digits_split();
     let net = Model::Fc(Mlp::new(&[64, 32, 10], false, 1));
     let tests = NoiseTests {

@@ -6,9 +6,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group};
 use levylab::trainer::conv::{ConvNet, Shape};
 use levylab::trainer::data;
+use levylab::trainer::gradient_noise::measure;
 use levylab::trainer::mlp::{Loss, Mlp, Workspace};
 use levylab::trainer::model::Model;
-use levylab::trainer::noise::measure;
 use rand::RngExt;
 
 fn gradient(c: &mut Criterion) {

@@ -314,12 +314,12 @@ impl PyNoiseMeter {
     /// Feeds one gradient to `pass`, read in place when it is a contiguous float array, with the
     /// GIL released.
     fn feed(&mut self, py: Python<'_>, g: &Bound<'_, PyAny>, pass: Pass) -> PyResult<()> {
-        use levylab::stats::gradient_noise::{NoiseError, NoiseMeter};
+        use levylab::stats::gradient_noise::{GradientNoiseError, NoiseMeter};
         fn step<T: Copy + Into<f64> + Sync>(
             m: &mut NoiseMeter,
             x: &[T],
             pass: Pass,
-        ) -> Result<(), NoiseError> {
+        ) -> Result<(), GradientNoiseError> {
             match pass {
                 Pass::Mean => m.add_mean(x),
                 Pass::Noise => m.add(x),

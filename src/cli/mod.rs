@@ -3,7 +3,7 @@
 mod escape;
 mod estimate;
 mod figures;
-mod noise;
+mod gradient_noise;
 mod run;
 mod sample;
 mod train;
@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 pub use escape::EscapeArgs;
 pub use estimate::EstimateArgs;
 pub use figures::{FiguresArgs, NAMES as FIGURE_NAMES};
-pub use noise::NoiseArgs;
+pub use gradient_noise::NoiseArgs;
 pub use run::{Interrupted, MergeArgs, RunArgs, TheoryArgs, ValidateArgs};
 pub use sample::SampleArgs;
 pub use train::TrainArgs;
@@ -67,6 +67,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Figures(a) => figures::run(a),
         Command::Sample(a) => sample::run(a),
         Command::Estimate(a) => estimate::run(a),
-        Command::Noise(a) => noise::run(a),
+        Command::Noise(a) => gradient_noise::run(a),
     }
 }

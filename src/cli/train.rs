@@ -8,7 +8,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use super::noise::tests_text;
+use super::gradient_noise::tests_text;
 use crate::io::write_atomic;
 use crate::stats::gradient_noise::NoiseReport;
 use crate::trainer::config::{self, Checkpoint};

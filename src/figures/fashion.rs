@@ -20,9 +20,9 @@ use super::gallery::{
 use crate::plot::{Panel, Trace};
 use crate::trainer::config::{RunReport, TrainRun, train};
 use crate::trainer::data::{self, Dataset};
+use crate::trainer::gradient_noise::NoiseReport;
 use crate::trainer::mlp::Loss;
 use crate::trainer::model::ModelSpec;
-use crate::trainer::noise::NoiseReport;
 
 /// The figures, in the order they are drawn.
 pub const NAMES: [&str; 10] = [

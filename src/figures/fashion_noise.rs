@@ -20,8 +20,8 @@ use crate::plot::{Panel, Trace, steps};
 use crate::rng;
 use crate::stats::coordinates::Check;
 use crate::trainer::config::{RunReport, train_model};
+use crate::trainer::gradient_noise::{NoiseReport, NoiseTests, SamplingPlan, measure_random};
 use crate::trainer::mlp::Loss;
-use crate::trainer::noise::{NoiseReport, NoiseTests, SamplingPlan, measure_random};
 
 /// Noise batch sizes of the b sweep.
 const BATCHES: [usize; 5] = [32, 64, 128, 256, 512];

@@ -199,7 +199,7 @@ pub(super) fn base_run(
         subsample: 200_000,
         on_test: false,
         // The gallery's figures use the paper's estimators only.
-        tests: crate::trainer::noise::NoiseTests {
+        tests: crate::trainer::gradient_noise::NoiseTests {
             coordinates: 0,
             ..Default::default()
         },
@@ -249,7 +249,7 @@ fn fig_noise_norms(c: &Ctx) -> anyhow::Result<()> {
 pub(super) fn noise_norms_figure(
     c: &Ctx,
     command: &str,
-    n: &crate::trainer::noise::NoiseReport,
+    n: &crate::trainer::gradient_noise::NoiseReport,
     m: usize,
     data: &str,
     what: &str,

@@ -317,7 +317,7 @@ impl Sampling {
 /// Errors of the noise meter: misuse of the two-pass protocol or a matrix that cannot be measured.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum NoiseError {
+pub enum GradientNoiseError {
     /// Fewer than two minibatches.
     #[error("need at least 2 minibatches (rows), got {0}")]
     TooFewBatches(usize),
@@ -449,9 +449,13 @@ pub struct NoiseMeter {
 
 impl NoiseMeter {
     /// A meter for `batches` rows of `params` coordinates.
-    pub fn new(batches: usize, params: usize, opts: MeterOptions) -> Result<Self, NoiseError> {
+    pub fn new(
+        batches: usize,
+        params: usize,
+        opts: MeterOptions,
+    ) -> Result<Self, GradientNoiseError> {
         if batches < 2 {
-            return Err(NoiseError::TooFewBatches(batches));
+            return Err(GradientNoiseError::TooFewBatches(batches));
         }
         Self::build(Some(batches), params, opts)
     }
@@ -459,7 +463,7 @@ impl NoiseMeter {
     /// A meter for rows of `params` coordinates whose number P is not known in advance: it is the
     /// number of rows pass 1 ([`Self::add_mean`]) saw when pass 2 ([`Self::add`]) begins. The
     /// report is the same as that of [`Self::new`] with that P.
-    pub fn open(params: usize, opts: MeterOptions) -> Result<Self, NoiseError> {
+    pub fn open(params: usize, opts: MeterOptions) -> Result<Self, GradientNoiseError> {
         Self::build(None, params, opts)
     }
 
@@ -467,9 +471,9 @@ impl NoiseMeter {
         batches: Option<usize>,
         params: usize,
         opts: MeterOptions,
-    ) -> Result<Self, NoiseError> {
+    ) -> Result<Self, GradientNoiseError> {
         if params == 0 {
-            return Err(NoiseError::NoParams);
+            return Err(GradientNoiseError::NoParams);
         }
         let sizes = if opts.layers.is_empty() {
             vec![params]
@@ -478,7 +482,7 @@ impl NoiseMeter {
         };
         let sum: usize = sizes.iter().sum();
         if sum != params {
-            return Err(NoiseError::Layers { sum, params });
+            return Err(GradientNoiseError::Layers { sum, params });
         }
         let mut ranges = Vec::with_capacity(sizes.len());
         let mut start = 0;
@@ -556,9 +560,13 @@ impl NoiseMeter {
         self.m
     }
 
-    fn check_row<T: Copy + Into<f64> + Sync>(&self, row: usize, g: &[T]) -> Result<(), NoiseError> {
+    fn check_row<T: Copy + Into<f64> + Sync>(
+        &self,
+        row: usize,
+        g: &[T],
+    ) -> Result<(), GradientNoiseError> {
         if g.len() != self.m {
-            return Err(NoiseError::RowLength {
+            return Err(GradientNoiseError::RowLength {
                 row,
                 got: g.len(),
                 expected: self.m,
@@ -575,7 +583,7 @@ impl NoiseMeter {
                 .enumerate()
                 .find(|(_, v): &(usize, f64)| !v.is_finite())
                 .unwrap_or((0, f64::NAN));
-            return Err(NoiseError::NonFinite {
+            return Err(GradientNoiseError::NonFinite {
                 row,
                 column: t * TILE + i,
                 value: v,
@@ -585,9 +593,12 @@ impl NoiseMeter {
     }
 
     /// Pass 1: the next minibatch gradient (rows in order, all P of them before any [`Self::add`]).
-    pub fn add_mean<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+    pub fn add_mean<T: Copy + Into<f64> + Sync>(
+        &mut self,
+        g: &[T],
+    ) -> Result<(), GradientNoiseError> {
         if self.p_known && self.rows_mean == self.p {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "add_mean called more often than there are minibatches",
             ));
         }
@@ -666,22 +677,22 @@ impl NoiseMeter {
     }
 
     /// Pass 2: the same minibatch gradient again, in the same order as in pass 1.
-    pub fn add<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+    pub fn add<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), GradientNoiseError> {
         if !self.p_known {
             // An open meter: pass 1 is over, and P is the number of rows it saw.
             if self.rows_mean < 2 {
-                return Err(NoiseError::TooFewBatches(self.rows_mean));
+                return Err(GradientNoiseError::TooFewBatches(self.rows_mean));
             }
             self.set_batches(self.rows_mean);
             self.start_pass_two();
         }
         if self.rows_mean < self.p {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "add called before add_mean saw every minibatch",
             ));
         }
         if self.rows == self.p {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "add called more often than there are minibatches",
             ));
         }
@@ -779,9 +790,12 @@ impl NoiseMeter {
 
     /// Pass 3 and later: the same minibatch gradients again, in the same order, once per
     /// remaining spectrum pass ([`Self::spectrum_passes_left`]).
-    pub fn add_spectrum<T: Copy + Into<f64> + Sync>(&mut self, g: &[T]) -> Result<(), NoiseError> {
+    pub fn add_spectrum<T: Copy + Into<f64> + Sync>(
+        &mut self,
+        g: &[T],
+    ) -> Result<(), GradientNoiseError> {
         if !self.p_known || self.rows < self.p || self.spectrum_passes_left() == 0 {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "add_spectrum called before pass 2 ended or after the spectrum was complete",
             ));
         }
@@ -808,14 +822,14 @@ impl NoiseMeter {
     }
 
     /// The report, once both passes saw every minibatch.
-    pub fn result(self) -> Result<NoiseReport, NoiseError> {
+    pub fn result(self) -> Result<NoiseReport, GradientNoiseError> {
         if !self.p_known || self.rows < self.p {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "result asked before add saw every minibatch",
             ));
         }
         if self.spectrum_passes_left() > 0 {
-            return Err(NoiseError::Protocol(
+            return Err(GradientNoiseError::Protocol(
                 "result asked before add_spectrum streamed every spectrum pass",
             ));
         }
@@ -931,13 +945,13 @@ pub fn analyze_matrix<T: Copy + Into<f64> + Sync>(
     values: &[T],
     batches: usize,
     opts: MeterOptions,
-) -> Result<NoiseReport, NoiseError> {
+) -> Result<NoiseReport, GradientNoiseError> {
     if batches == 0 {
-        return Err(NoiseError::TooFewBatches(0));
+        return Err(GradientNoiseError::TooFewBatches(0));
     }
     let params = values.len() / batches;
     if params * batches != values.len() {
-        return Err(NoiseError::RowLength {
+        return Err(GradientNoiseError::RowLength {
             row: 0,
             got: values.len(),
             expected: params * batches,
@@ -982,7 +996,7 @@ mod tests {
         let opts = MeterOptions::default;
         assert_eq!(
             NoiseMeter::new(1, 3, opts()).unwrap_err(),
-            NoiseError::TooFewBatches(1)
+            GradientNoiseError::TooFewBatches(1)
         );
         let layered = MeterOptions {
             layers: vec![2, 2],
@@ -990,20 +1004,20 @@ mod tests {
         };
         assert_eq!(
             NoiseMeter::new(4, 3, layered).unwrap_err(),
-            NoiseError::Layers { sum: 4, params: 3 }
+            GradientNoiseError::Layers { sum: 4, params: 3 }
         );
         let mut m = NoiseMeter::new(2, 3, opts()).unwrap();
         assert!(matches!(
             m.add(&[1.0, 2.0, 3.0]),
-            Err(NoiseError::Protocol(_))
+            Err(GradientNoiseError::Protocol(_))
         ));
         assert!(matches!(
             m.add_mean(&[1.0, 2.0]),
-            Err(NoiseError::RowLength { row: 0, got: 2, .. })
+            Err(GradientNoiseError::RowLength { row: 0, got: 2, .. })
         ));
         assert!(matches!(
             m.add_mean(&[1.0, f64::NAN, 3.0]),
-            Err(NoiseError::NonFinite {
+            Err(GradientNoiseError::NonFinite {
                 row: 0,
                 column: 1,
                 ..
@@ -1013,11 +1027,11 @@ mod tests {
         m.add_mean(&[1.0, 2.5, 3.0]).unwrap();
         assert!(matches!(
             m.add_mean(&[1.0, 2.0, 3.0]),
-            Err(NoiseError::Protocol(_))
+            Err(GradientNoiseError::Protocol(_))
         ));
         m.add(&[1.0, 2.0, 3.0]).unwrap();
         let early = m.clone().result();
-        assert!(matches!(early, Err(NoiseError::Protocol(_))));
+        assert!(matches!(early, Err(GradientNoiseError::Protocol(_))));
         m.add(&[1.0, 2.5, 3.0]).unwrap();
         let r = m.result().unwrap();
         // Columns 0 and 2 are constant: left out of the standardized estimate.
@@ -1130,7 +1144,7 @@ mod tests {
         one.add_mean(&x[..m]).unwrap();
         assert!(matches!(
             one.add(&x[..m]),
-            Err(NoiseError::TooFewBatches(1))
+            Err(GradientNoiseError::TooFewBatches(1))
         ));
         let mut early = NoiseMeter::open(m, opts()).unwrap();
         early.add_mean(&x[..m]).unwrap();

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::TrainError;
 use super::data::{self, Dataset};
+use super::gradient_noise::{self, NoiseReport, NoiseTests, SamplingPlan};
 use super::mlp::{Loss, Workspace};
 use super::model::{Model, ModelSpec};
-use super::noise::{self, NoiseReport, NoiseTests, SamplingPlan};
 use crate::config::{ConfigError, locate};
 use crate::rng;
 
@@ -743,7 +743,7 @@ pub fn train_model(
         let tests = &run.tests;
         let fixed = |x: &[f32], y: &[u8], seed: u64| {
             if tests.sampling.fixed() {
-                noise::measure_fixed(net, x, y, nb, run.loss, run.subsample, seed, tests)
+                gradient_noise::measure_fixed(net, x, y, nb, run.loss, run.subsample, seed, tests)
             } else {
                 None
             }
@@ -765,7 +765,7 @@ pub fn train_model(
                 .sampling
                 .random()
                 .then(|| {
-                    noise::measure_random(
+                    gradient_noise::measure_random(
                         net,
                         &train.x,
                         &train.y,

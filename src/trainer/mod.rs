@@ -6,7 +6,7 @@
 //! * [`conv`] — convolutional layers (Conv2d, ReLU, MaxPool2d, Dropout, Linear) and the paper's
 //!   AlexNet;
 //! * [`model`] — the `[model]` kinds (`fc`, `alexnet`) behind one interface;
-//! * [`noise`] — the streamed noise measurement (paper's estimator pooled, per layer, per parameter,
+//! * [`gradient_noise`] — the streamed gradient-noise measurement (paper's estimator pooled, per layer, per parameter,
 //!   Gaussian null, Hill, McCulloch, zeros, noise norms);
 //! * [`config`] — the TOML run description with sweeps, and the training loop;
 //! * [`escape`] — SGD's own escapes from a trained network's minimum, beside the Lévy and Gaussian
@@ -17,9 +17,9 @@ pub mod conv;
 pub mod data;
 pub mod escape;
 mod gemm;
+pub mod gradient_noise;
 pub mod mlp;
 pub mod model;
-pub mod noise;
 
 pub use config::{RunReport, TrainConfig, TrainRun, measured_alpha};
 

@@ -23,8 +23,8 @@ mod summary;
 use super::TrainError;
 use super::config::{self, Schedule, TrainRun};
 use super::data::Dataset;
+use super::gradient_noise::{self, NoiseReport};
 use super::model::{Model, ModelSpec};
-use super::noise::{self, NoiseReport};
 use crate::theory::escape as law;
 
 pub use curvature::Curvature;
@@ -365,7 +365,7 @@ pub fn run(
 
     // The noise at θ₀.
     let key = crate::rng::mix64(run.seed ^ 0xE5CA_9E00 ^ iterations as u64);
-    let report = noise::measure_random(
+    let report = gradient_noise::measure_random(
         &net,
         &data.x,
         &data.y,
@@ -373,7 +373,7 @@ pub fn run(
         run.loss,
         run.subsample,
         key,
-        &super::noise::NoiseTests {
+        &super::gradient_noise::NoiseTests {
             minibatches: spec.noise_minibatches,
             ..run.tests
         },
