@@ -62,9 +62,39 @@ pub fn aux_stream(seed: u64, domain: u64, index: u64) -> PathRng {
     )
 }
 
-/// Seed domains of [`aux_stream`] for the gradient-noise diagnostics (each purpose its own domain,
-/// so that no two purposes ever draw from the same stream).
+/// Every seed domain of [`aux_stream`], in one table: each purpose draws from its own domain, so
+/// that no two purposes ever share a stream (a test checks they are distinct). The values are
+/// fixed: changing one changes every result drawn from it.
 pub mod domain {
+    /// Bootstrap replicates of the tail-index estimators ([`crate::stats::tail_index`]).
+    pub const TAIL_INDEX_BOOTSTRAP: u64 = 0xB007;
+    /// Row subsampling of the gradient-noise meter ([`crate::stats::gradient_noise`]).
+    pub const NOISE_METER_ROWS: u64 = 0x4E11;
+    /// The train/test split of a data set ([`crate::trainer::data`]).
+    pub const DATA_SPLIT: u64 = 0x5917;
+    /// The initial weights of a fully connected net ([`crate::trainer::mlp`]).
+    pub const MLP_INIT: u64 = 0x1417;
+    /// The initial weights of the convolutional net ([`crate::trainer::conv`]).
+    pub const CONV_INIT: u64 = 0xC0_4E7;
+    /// Dropout masks of the convolutional net, per step and channel.
+    pub const CONV_DROPOUT: u64 = 0xD2_0907;
+    /// The minibatch order of a training run ([`crate::trainer::config`]).
+    pub const TRAIN_MINIBATCHES: u64 = 0x7A11;
+    /// Minibatch replacement in the escape objective ([`crate::trainer::escape`]).
+    pub const ESCAPE_REPLACEMENT: u64 = 0x5245_504C;
+    /// Minibatches of the escape experiment's noise fit.
+    pub const ESCAPE_FIT_MINIBATCHES: u64 = 0x4649_544D;
+    /// The bootstrap of the escape-time slopes.
+    pub const ESCAPE_SLOPE_BOOTSTRAP: u64 = 0x534C_4F50;
+    /// Start vectors of the Hessian eigenvalue iteration at θ₀.
+    pub const HESSIAN_EIGEN_START: u64 = 0x4845_5353;
+    /// Hutchinson probes of the Hessian trace at θ₀.
+    pub const HESSIAN_HUTCHINSON: u64 = 0x4855_5443;
+    /// The escape replicas' noise, one domain per noise kind: this base plus the kind's position
+    /// in its declaration (so a new kind goes last and leaves the others' streams alone).
+    pub const ESCAPE_NOISE_BASE: u64 = 0x4553_4300;
+    /// How many consecutive domains from [`ESCAPE_NOISE_BASE`] the escape noise kinds may use.
+    pub const ESCAPE_NOISE_KINDS: u64 = 16;
     /// Replicates of the power-law bootstrap ([`crate::stats::power_law::test`]).
     pub const POWER_LAW_BOOTSTRAP: u64 = 0x50_4C42;
     /// The starting block of the covariance subspace iteration ([`crate::stats::spectrum`]).
@@ -75,12 +105,57 @@ pub mod domain {
     pub const ALPHA_SPREAD: u64 = 0x5350_5244;
     /// Random minibatches of the iteration-wise measurement, per checkpoint.
     pub const RANDOM_MINIBATCHES: u64 = 0x524D_4254;
+
+    /// The key of the gradient-noise meter's kept coordinates (mixed with the seed, not an
+    /// [`aux_stream`] domain).
+    pub const NOISE_METER_KEEP: u64 = 0x4E01_5AB5;
+    /// Each escape replica's seed (mixed with the replica index).
+    pub const ESCAPE_REPLICA: u64 = 0x5E_5CA9E;
+    /// The key of the noise measurement at θ₀ in the escape experiment (mixed with the seed and
+    /// the iteration count).
+    pub const ESCAPE_NOISE_AT_THETA0: u64 = 0xE5CA_9E00;
+
+    /// Every fixed domain (the escape noise kinds occupy ESCAPE_NOISE_BASE + 0…ESCAPE_NOISE_KINDS − 1).
+    pub const ALL: [u64; 21] = [
+        NOISE_METER_KEEP,
+        ESCAPE_REPLICA,
+        ESCAPE_NOISE_AT_THETA0,
+        TAIL_INDEX_BOOTSTRAP,
+        NOISE_METER_ROWS,
+        DATA_SPLIT,
+        MLP_INIT,
+        CONV_INIT,
+        CONV_DROPOUT,
+        TRAIN_MINIBATCHES,
+        ESCAPE_REPLACEMENT,
+        ESCAPE_FIT_MINIBATCHES,
+        ESCAPE_SLOPE_BOOTSTRAP,
+        HESSIAN_EIGEN_START,
+        HESSIAN_HUTCHINSON,
+        POWER_LAW_BOOTSTRAP,
+        SPECTRUM_START,
+        TEST_COORDINATES,
+        ALPHA_SPREAD,
+        RANDOM_MINIBATCHES,
+        ESCAPE_NOISE_BASE,
+    ];
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::Rng;
+
+    /// No two purposes share a seed domain, the escape kinds' range included.
+    #[test]
+    fn seed_domains_are_distinct() {
+        let mut all: Vec<u64> = domain::ALL.to_vec();
+        all.extend((1..domain::ESCAPE_NOISE_KINDS).map(|k| domain::ESCAPE_NOISE_BASE + k));
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n, "a seed domain is used twice");
+    }
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

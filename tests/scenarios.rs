@@ -168,7 +168,7 @@ impl Drop for CwdGuard {
 }
 
 /// `run` overrides and the table put theory beside Monte Carlo: Getoor is exact, so every point
-/// must agree within 4 SE plus the 0.7 % discrete-monitoring bias measured in tests/engine.rs.
+/// must agree within 4 SE plus the 0.7 % discrete-monitoring bias measured in tests/it/engine.rs.
 #[test]
 fn getoor_scenario_agrees_with_the_exact_formula() {
     let out = tempfile::tempdir().unwrap();

@@ -12,7 +12,7 @@
 //!          of sin r to r¹⁷ and cos r to r¹⁸ (|r| ≤ π/4, truncation < 10⁻¹⁹), quadrant from k mod 4
 //! ```
 //! The series coefficients 1/k! and 1/(2k + 1) are computed in f64 at compile time. Measured
-//! accuracy against the platform's libm: see `tests` below and `tests/simd.rs`.
+//! accuracy against the platform's libm: see `tests` below and `tests/it/simd.rs`.
 //!
 //! The Gaussian variate is Box–Muller, √(−2 ln U₁)·cos(2πU₂) (two words per variate, no rejection:
 //! every lane consumes the same number of words); the α-stable variate is Chambers–Mallows–Stuck

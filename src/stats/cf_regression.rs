@@ -9,7 +9,7 @@
 //! ```
 //! clamped to [0.1, 2]. It uses the whole sample where McCulloch uses five quantiles: at the
 //! per-coordinate sample sizes (K = 200–1000) its RMSE was below McCulloch's in every case measured
-//! (`tests/noise_calibration.rs`, table in the README), which is why the per-coordinate fits use it.
+//! (`tests/it/noise_calibration.rs`, table in the README), which is why the per-coordinate fits use it.
 //!
 //! # References
 //! Koutrouvelis (1980), JASA 75; Kogon & Williams (1998), in *A Practical Guide to Heavy Tails*.

@@ -19,7 +19,7 @@
 //! * **Per-coordinate α**: the characteristic-function regression ([`super::cf_regression`]) per
 //!   coordinate — measured against McCulloch's quantile estimator at K = 200, 500 and 1000 on SαS
 //!   columns, it had the smaller RMSE in all 12 cases (α = 1.2–2; 0.05–0.13 against 0.05–0.17, and
-//!   a tenth of McCulloch's at α = 2; `tests/noise_calibration.rs`); its quantiles overall and per
+//!   a tenth of McCulloch's at α = 2; `tests/it/noise_calibration.rs`); its quantiles overall and per
 //!   layer, a histogram, and its own sampling spread at this K measured on 200 synthetic SαS
 //!   columns at the median α̂.
 //! * **Power law**: Clauset–Shalizi–Newman per coordinate on |Uₚⱼ| ([`super::power_law`]) for every

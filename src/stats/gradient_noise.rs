@@ -36,7 +36,7 @@
 //! its own ln|d|/(P − 1)), every moment of ln|d| is finite for every α, and differences cancel the
 //! column mean exactly (ḡ is itself heavy-tailed for α < 2, so a scale around the mean is not
 //! location-free). It needs one pass and O(M) memory, where an exact median absolute deviation
-//! needs all P·M values. Measured calibration (tests/noise_calibration.rs and the table in the
+//! needs all P·M values. Measured calibration (tests/it/noise_calibration.rs and the table in the
 //! README): at P = 600 the null reads ≥ 1.97 on equal-scale SαS and the paper's value on a Gaussian
 //! scale mixture; the standardized estimate reads α within 0.02 with or without mixed scales.
 //!
@@ -514,7 +514,7 @@ impl NoiseMeter {
             zeros: 0,
             norms: Vec::new(),
             subsample: Vec::new(),
-            keep_key: rng::mix64(opts.seed ^ 0x4E01_5AB5),
+            keep_key: rng::mix64(opts.seed ^ rng::domain::NOISE_METER_KEEP),
             keep_below: None,
             u: Vec::new(),
             log_u: Vec::new(),
@@ -844,7 +844,8 @@ impl NoiseMeter {
                 let rows: Vec<(Vec<f64>, Vec<f64>)> = (start..(start + window).min(p))
                     .into_par_iter()
                     .map(|row| {
-                        let mut r = rng::aux_stream(seed, 0x4E11, row as u64);
+                        let mut r =
+                            rng::aux_stream(seed, rng::domain::NOISE_METER_ROWS, row as u64);
                         let xs: Vec<f64> = inv_scale
                             .iter()
                             .map(|&w| {

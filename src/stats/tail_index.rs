@@ -12,9 +12,6 @@ use super::StatsError;
 use super::mcculloch;
 use crate::rng;
 
-/// Seed domain of bootstrap streams (see [`crate::rng::aux_stream`]).
-const BOOTSTRAP_DOMAIN: u64 = 0xB007;
-
 /// Mean of `ln(|x| + ε)` with ε = 2⁻⁵² (machine epsilon), as in the paper's code.
 fn mean_log_abs(xs: impl Iterator<Item = f64>, n: usize) -> f64 {
     xs.map(|x| (x.abs() + f64::EPSILON).ln()).sum::<f64>() / n as f64
@@ -76,7 +73,7 @@ pub struct BlockSumEstimate {
 /// For i.i.d. SαS samples, Yᵢ ~ K1^{1/α}·X in law, so the difference of mean logs is ln K1 / α.
 ///
 /// # Behaviour that is real, not a bug
-/// Measured on 10⁶ samples with K1 = 1000 (`tests/estimators.rs`), each next to its analytic prediction:
+/// Measured on 10⁶ samples with K1 = 1000 (`tests/it/estimators.rs`), each next to its analytic prediction:
 /// * Exact zeros pull it down: 1 % zeros in N(0, 1) data give α̂ = 1.820 (predicted 1.8195), because
 ///   each zero contributes ln ε = −36 to the mean log.
 /// * Student-t₃ (finite variance, tail index 3) gives α̂ = 1.813 (predicted 1.809), not 2.
@@ -342,7 +339,7 @@ where
         .map_init(
             || vec![0.0; n],
             |buf, r| {
-                let mut rng = rng::aux_stream(seed, BOOTSTRAP_DOMAIN, r);
+                let mut rng = rng::aux_stream(seed, rng::domain::TAIL_INDEX_BOOTSTRAP, r);
                 draw(&mut rng, buf)
             },
         )

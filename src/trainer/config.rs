@@ -857,7 +857,7 @@ impl Schedule {
             // Shuffled: pos = n forces a permutation before the first step; cyclic: wraps to 0.
             pos: n,
             perm: (0..n).collect(),
-            rng: rng::aux_stream(seed, 0x7A11, 0),
+            rng: rng::aux_stream(seed, rng::domain::TRAIN_MINIBATCHES, 0),
         }
     }
 

@@ -164,8 +164,8 @@ pub struct ConvNet {
 /// Most examples in one sub-batch of [`ConvNet::loss_grad`].
 const SUB_BATCH: usize = 32;
 /// Random-stream domain of the initialization, and of dropout masks.
-const INIT_DOMAIN: u64 = 0xC0_4E7;
-const DROPOUT_DOMAIN: u64 = 0xD2_0907;
+const INIT_DOMAIN: u64 = rng::domain::CONV_INIT;
+const DROPOUT_DOMAIN: u64 = rng::domain::CONV_DROPOUT;
 
 /// Buffers of one sub-batch.
 #[derive(Clone, Debug, Default)]

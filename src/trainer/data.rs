@@ -217,7 +217,7 @@ pub fn parse_idx(
 pub fn split(d: &Dataset, test_fraction: f64, seed: u64) -> (Dataset, Dataset) {
     let n = d.len();
     let mut idx: Vec<usize> = (0..n).collect();
-    let mut r = rng::aux_stream(seed, 0x5917, 0);
+    let mut r = rng::aux_stream(seed, rng::domain::DATA_SPLIT, 0);
     for i in (1..n).rev() {
         idx.swap(i, r.random_range(0..=i));
     }

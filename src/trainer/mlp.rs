@@ -59,7 +59,7 @@ impl Mlp {
             offsets.push((wo, bo));
         }
         let mut params = vec![0f32; total];
-        let mut r = rng::aux_stream(seed, 0x1417, 0);
+        let mut r = rng::aux_stream(seed, rng::domain::MLP_INIT, 0);
         for (l, w) in sizes.windows(2).enumerate() {
             let bound = 1.0 / (w[0] as f32).sqrt();
             let (wo, bo) = offsets[l];

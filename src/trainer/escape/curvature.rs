@@ -9,8 +9,8 @@ use super::objective::Objective;
 use crate::rng;
 use crate::stats::exit_times::Estimate;
 
-const EIGEN_START: u64 = 0x4845_5353;
-const HUTCHINSON: u64 = 0x4855_5443;
+const EIGEN_START: u64 = rng::domain::HESSIAN_EIGEN_START;
+const HUTCHINSON: u64 = rng::domain::HESSIAN_HUTCHINSON;
 
 /// Hv ≈ (∇f(θ₀ + hv) − ∇f(θ₀ − hv))/(2h) for a unit v (the error is O(h²) times the third
 /// derivative, plus f32 rounding of the gradients over 2h). The perturbation actually applied is

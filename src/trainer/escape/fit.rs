@@ -18,7 +18,7 @@ use crate::rng;
 
 /// Euler–Mascheroni constant.
 const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
-const FIT_MINIBATCHES: u64 = 0x4649_544D;
+const FIT_MINIBATCHES: u64 = rng::domain::ESCAPE_FIT_MINIBATCHES;
 /// Minibatch gradients held at once (fixed, so the sums do not depend on the thread count).
 const WINDOW: usize = 32;
 

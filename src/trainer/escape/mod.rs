@@ -364,7 +364,9 @@ pub fn run(
     };
 
     // The noise at θ₀.
-    let key = crate::rng::mix64(run.seed ^ 0xE5CA_9E00 ^ iterations as u64);
+    let key = crate::rng::mix64(
+        run.seed ^ crate::rng::domain::ESCAPE_NOISE_AT_THETA0 ^ iterations as u64,
+    );
     let report = gradient_noise::measure_random(
         &net,
         &data.x,

@@ -70,13 +70,14 @@ pub struct NetState {
 }
 
 /// The stream domain of minibatches drawn with replacement.
-const REPLACEMENT_DOMAIN: u64 = 0x5245_504C;
+const REPLACEMENT_DOMAIN: u64 = rng::domain::ESCAPE_REPLACEMENT;
 
 impl Objective for Network<'_> {
     type State = NetState;
 
     fn start(&self, replica: u64) -> NetState {
-        let replica_seed = rng::mix64(self.seed ^ rng::mix64(replica ^ 0x5E_5CA9E));
+        let replica_seed =
+            rng::mix64(self.seed ^ rng::mix64(replica ^ rng::domain::ESCAPE_REPLICA));
         let b = self.batch_size.clamp(1, self.data.len().max(1));
         NetState {
             net: self.net.clone(),

@@ -61,7 +61,8 @@ impl NoiseKind {
     /// A number distinguishing the kinds' random streams (the declaration order, so a new kind
     /// goes last and leaves the others' streams alone).
     pub(super) fn domain(self) -> u64 {
-        0x4553_4300 + self as u64
+        debug_assert!((self as u64) < crate::rng::domain::ESCAPE_NOISE_KINDS);
+        crate::rng::domain::ESCAPE_NOISE_BASE + self as u64
     }
 }
 

@@ -7,7 +7,7 @@ use super::replica::ReplicaRecord;
 use crate::rng;
 use crate::stats::exit_times::{Estimate, ExitSample};
 
-const SLOPE_BOOTSTRAP: u64 = 0x534C_4F50;
+const SLOPE_BOOTSTRAP: u64 = rng::domain::ESCAPE_SLOPE_BOOTSTRAP;
 /// Bootstrap resamples of the slope's interval.
 pub const SLOPE_RESAMPLES: usize = 400;
 

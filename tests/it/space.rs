@@ -1,8 +1,7 @@
 //! The d-dimensional engine against exact theory, and its reproducibility (fixed seeds; every
 //! statistical tolerance is k standard errors plus a modelled bias, stated at the assert).
 
-mod common;
-use common::within_k_se;
+use crate::common::within_k_se;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use levylab::landscape::surface::{QuadraticForm, Separable, Surface, Well, Wells};

@@ -255,7 +255,7 @@ fn noise_command_reads_a_gradient_matrix() {
 // Iteration-wise tests: size and power of each test at the report's defaults (K = 1000 random
 // minibatches, 2000 coordinates of which 250 get the power-law test, 100 bootstraps), on K × M
 // matrices whose columns have a known law. The README's calibration table is this test's output
-// (`cargo test --test noise_calibration calibration_table -- --nocapture`).
+// (`cargo test --test it noise_calibration::calibration_table -- --nocapture`).
 
 use levylab::stats::coordinates::Check;
 

@@ -4,7 +4,7 @@
 //! uncertain (about 1/√(2·(runs − 1)) ≈ 16 % relative for 20 runs); every tolerance below is
 //! 4 combined standard errors, and the time discretization (dt = 0.01, Strang splitting with the
 //! Brownian-bridge test) is below 1 % here (direct Monte Carlo at σ = 0.3 agrees with the exact
-//! value to 1 %, tests/engine.rs), well inside that.
+//! value to 1 %, tests/it/engine.rs), well inside that.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};

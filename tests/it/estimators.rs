@@ -1,9 +1,7 @@
 //! Tail-index estimators on synthetic data with known α, and the paper estimator's documented
 //! artifacts, each against an independent (analytic) prediction.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use levylab::noise::Param;
 use levylab::stats::tail_index::{
     self, HillK, Method, Options, block_sum, hill, largest_divisor_below_sqrt,

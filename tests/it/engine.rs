@@ -1,8 +1,7 @@
 //! Monte Carlo validation of the engine against exact theory (fixed seeds; every tolerance is
 //! k standard errors plus a modelled bias, stated at the assert).
 
-mod common;
-use common::within_k_se;
+use crate::common::within_k_se;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use levylab::landscape::{Flat, Landscape, Potential, Quartic};

@@ -2,7 +2,7 @@
 //! are refused before anything is allocated.
 //!
 //! Each harness runs `LEVYLAB_FUZZ_CASES` inputs (default 2000, about a second for all of them in
-//! `cargo test`). The long run, `LEVYLAB_FUZZ_CASES=1000000 cargo test --release --test fuzz`,
+//! `cargo test`). The long run, `LEVYLAB_FUZZ_CASES=1000000 cargo test --release --test it fuzz::`,
 //! reports the cases, the wall time and the slowest input of each reader (`-- --nocapture`).
 
 use std::io::Write;

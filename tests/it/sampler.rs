@@ -2,11 +2,9 @@
 //! (every α, β branch, both parametrizations), Nolan's CDF (KS), the power-law tail, golden draws and
 //! parameter validation.
 
-mod common;
-
 use std::f64::consts::{FRAC_2_PI, PI};
 
-use common::*;
+use crate::common::*;
 use levylab::noise::{Noise, NoiseError, Param, Stable, c_alpha};
 use levylab::numeric::{erfc, gamma, normal_cdf};
 
