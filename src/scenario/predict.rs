@@ -439,7 +439,8 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         && hi.is_finite()
                     {
                         let c = 0.5 * (lo + hi);
-                        let exact = if beta == 0.0 {
+                        // At α = 2 the skewness has no effect (tan π = 0): Getoor applies.
+                        let exact = if beta == 0.0 || alpha == 2.0 {
                             theory::getoor_exit_time(alpha, epsilon, 0.5 * (hi - lo), x0 - c, 1)
                         } else {
                             theory::free_exit_time(alpha, beta, epsilon, lo, hi, x0)
