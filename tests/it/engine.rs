@@ -579,6 +579,24 @@ fn censored_statistics_use_the_exponential_mle_and_kaplan_meier() {
     assert!(exited_only < m.value - 4.0 * m.std_err);
 }
 
+/// (α, β, ε, Brownian amplitude εσ_B) of stable or mixed noise, as the nonlocal solver takes them.
+fn levy_parts(noise: Noise) -> (f64, f64, f64, f64) {
+    match noise {
+        Noise::Stable {
+            alpha,
+            beta,
+            epsilon,
+        } => (alpha, beta, epsilon, 0.0),
+        Noise::Mixed {
+            alpha,
+            beta,
+            epsilon,
+            sigma_b,
+        } => (alpha, beta, epsilon, epsilon * sigma_b),
+        Noise::Brownian { .. } => panic!("no Lévy part"),
+    }
+}
+
 /// Monte Carlo against the nonlocal solver's exact finite-ε mean exit time (and exit side) at
 /// several (α, ε, landscape, event): the double-well transition, an asymmetric interval around a
 /// minimum, the asymmetric landscape's left well, and mixed noise. Tolerance: 4 SE of the Monte
@@ -647,20 +665,7 @@ fn levy_exits_match_the_exact_nonlocal_solution() {
         .unwrap();
         let (e, _) = run(&sim, 6000, 40 + k as u64);
         let m = e.mean().unwrap();
-        let (alpha, beta, epsilon, brownian) = match noise {
-            Noise::Stable {
-                alpha,
-                beta,
-                epsilon,
-            } => (alpha, beta, epsilon, 0.0),
-            Noise::Mixed {
-                alpha,
-                beta,
-                epsilon,
-                sigma_b,
-            } => (alpha, beta, epsilon, epsilon * sigma_b),
-            Noise::Brownian { .. } => unreachable!(),
-        };
+        let (alpha, beta, epsilon, brownian) = levy_parts(noise);
         let Event::Boundaries { lo, hi } = event else {
             unreachable!()
         };
@@ -790,20 +795,7 @@ fn skewed_levy_exits_match_the_nonlocal_solution() {
         .unwrap();
         let (e, _) = run(&sim, 6000, 700 + k as u64);
         let m = e.mean().unwrap();
-        let (alpha, beta, epsilon, brownian) = match noise {
-            Noise::Stable {
-                alpha,
-                beta,
-                epsilon,
-            } => (alpha, beta, epsilon, 0.0),
-            Noise::Mixed {
-                alpha,
-                beta,
-                epsilon,
-                sigma_b,
-            } => (alpha, beta, epsilon, epsilon * sigma_b),
-            Noise::Brownian { .. } => unreachable!(),
-        };
+        let (alpha, beta, epsilon, brownian) = levy_parts(noise);
         let domain = match event {
             Event::Boundaries { lo, hi } => LevyDomain::Interval { lo, hi },
             Event::Window { lo, hi } => LevyDomain::Window { lo, hi },
