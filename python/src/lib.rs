@@ -20,10 +20,35 @@ fn law(alpha: f64, beta: f64, scale: f64, loc: f64, param: &str) -> PyResult<Sta
     Stable::new(alpha, beta, scale, loc, param).map_err(value_error)
 }
 
-/// A JSON value as the Python object `json.loads` makes of it.
+/// A JSON value as the Python object `json.loads` would make of its text (dict, list, int, float,
+/// str, bool, None, in the same key order), built directly: no text round trip.
 fn to_python<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    let json = py.import("json")?;
-    json.call_method1("loads", (v.to_string(),))
+    use pyo3::types::{PyDict, PyList};
+    use serde_json::Value;
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for x in items {
+                list.append(to_python(py, x)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, x) in map {
+                dict.set_item(k, to_python(py, x)?)?;
+            }
+            dict.into_any()
+        }
+    })
 }
 
 /// Any float array (float32 or float64, any shape) as f64 values in row-major order.
