@@ -149,13 +149,18 @@ pub(super) fn solve(op: &Operator, grid: &Grid, source: f64, x: f64) -> Result<f
         })
         .collect();
     let weight = |k: usize| if k == 0 || k == n { 0.5 } else { 1.0 };
-    let local = -zeta(alpha - 1.0) * sym * h.powf(-alpha);
-    let diffusion = 0.5 * op.brownian * op.brownian / (h * h);
+    // On u_{j±1} − 2u_j: the part of the principal value the punctured sum misses, −ζ(α − 1)·C·h^{−α}
+    // (0 without a symmetric share), plus the Brownian part (εσ_B)²/2 / h².
+    let neighbour =
+        -zeta(alpha - 1.0) * sym * h.powf(-alpha) + 0.5 * op.brownian * op.brownian / (h * h);
     let (l, r) = (grid.l, grid.x(n));
     let mut a = vec![0.0; m * m];
     let mut b = vec![0.0; m];
-    for j in (0..=n).filter(|&j| index[j].is_some()) {
-        let i = index[j].unwrap_or_default();
+    for (j, i) in index
+        .iter()
+        .enumerate()
+        .filter_map(|(j, i)| Some((j, (*i)?)))
+    {
         let xj = grid.x(j);
         let mut row = Row {
             grid,
@@ -176,25 +181,19 @@ pub(super) fn solve(op: &Operator, grid: &Grid, source: f64, x: f64) -> Result<f
             let ext = |d: f64| sym * d.max(0.5 * h).powf(-alpha) / alpha;
             row.add(grid.resolve(-1), ext(xj - l));
             row.add(grid.resolve(n as i64 + 1), ext(r - xj));
-            // The part of the principal value the punctured sum misses (ghost = end node beyond a
-            // truncated end, so that side contributes nothing).
+        }
+        // Second differences (ghost = end node beyond a truncated end, so that side contributes
+        // nothing).
+        if neighbour > 0.0 {
             for k in [j.checked_sub(1), (j < n).then_some(j + 1)]
                 .into_iter()
                 .flatten()
             {
-                row.add(Point::Node(k), local);
+                row.add(Point::Node(k), neighbour);
             }
         }
         if let Some(os) = &one_sided {
             os.add_row(&mut row);
-        }
-        for k in [j.checked_sub(1), (j < n).then_some(j + 1)]
-            .into_iter()
-            .flatten()
-        {
-            if diffusion > 0.0 {
-                row.add(Point::Node(k), diffusion);
-            }
         }
         // Drift, upwinded.
         let v = (op.drift)(xj) + skew_drift;
