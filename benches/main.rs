@@ -2,6 +2,7 @@
 mod benchmarks;
 
 criterion::criterion_main!(
+    benchmarks::gemm::benches,
     benchmarks::noise::benches,
     benchmarks::sde::benches,
     benchmarks::stats::benches,

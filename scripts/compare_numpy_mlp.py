@@ -2,12 +2,13 @@
 """levylab's minibatch gradient against numpy's, same shapes, same machine, one run.
 
 Shape: a bias-free 784-512-512-10 ReLU network, softmax cross-entropy, batch 128, float32 — the
-criterion benchmark `trainer/gradient-784-512-512-10-batch128`. The script times numpy's forward +
-backward (median of 200 repetitions, single BLAS thread like levylab's single-threaded
-matrixmultiply), then runs that criterion benchmark and reads its mean, and prints both with the ratio.
+criterion benchmarks `trainer/gradient-784-512-512-10-batch128-{1,2}-threads`. The script times
+numpy's forward + backward (median of 200 repetitions) with its BLAS limited to 1 and then 2
+threads (threadpoolctl), runs those criterion benchmarks and reads their means, and prints each
+pair with the ratio levylab / numpy.
 
-Usage: python3 scripts/compare_numpy_mlp.py     (needs numpy; run from the repository root)
-Set OPENBLAS_NUM_THREADS yourself to compare against a multi-threaded BLAS.
+Usage: python3 scripts/compare_numpy_mlp.py     (needs numpy and threadpoolctl; run from the
+repository root). OPENBLAS_CORETYPE is left as it is: unset, OpenBLAS picks its kernel for the CPU.
 """
 import json
 import os
@@ -15,10 +16,8 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-import numpy as np  # noqa: E402  (after the thread settings)
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 def numpy_gradient_seconds(reps=200):
@@ -57,25 +56,29 @@ def numpy_gradient_seconds(reps=200):
 
 def levylab_gradient_seconds():
     subprocess.run(
-        ["cargo", "bench", "--bench", "main", "--", "trainer/gradient", "--warm-up-time", "2", "--measurement-time", "8"],
+        ["cargo", "bench", "--bench", "main", "--", "trainer/gradient-784", "--warm-up-time", "2", "--measurement-time", "8"],
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    path = "target/criterion/trainer/gradient-784-512-512-10-batch128/new/estimates.json"
-    with open(path) as f:
-        return json.load(f)["mean"]["point_estimate"] * 1e-9
+    times = {}
+    for threads in (1, 2):
+        path = f"target/criterion/trainer/gradient-784-512-512-10-batch128-{threads}-threads/new/estimates.json"
+        with open(path) as f:
+            times[threads] = json.load(f)["mean"]["point_estimate"] * 1e-9
+    return times
 
 
 if __name__ == "__main__":
-    t_np = numpy_gradient_seconds()
+    t_np = {}
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads):
+            t_np[threads] = numpy_gradient_seconds()
     t_ll = levylab_gradient_seconds()
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} threads={i.get('num_threads')}" for i in threadpool_info())
-    except ImportError:
-        blas = "threadpoolctl not installed"
-    print(f"numpy {np.__version__} ({blas}): {t_np * 1e3:.3f} ms per gradient")
-    print(f"levylab (criterion mean):            {t_ll * 1e3:.3f} ms per gradient")
-    print(f"ratio levylab / numpy: {t_ll / t_np:.2f}")
+    blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')}" for i in threadpool_info())
+    print(f"numpy {np.__version__} ({blas})")
+    for threads in (1, 2):
+        print(
+            f"{threads} thread(s): numpy {t_np[threads] * 1e3:.3f} ms, levylab {t_ll[threads] * 1e3:.3f} ms per gradient, "
+            f"ratio levylab / numpy {t_ll[threads] / t_np[threads]:.2f}"
+        )
     sys.exit(0)

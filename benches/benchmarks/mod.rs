@@ -1,3 +1,4 @@
+pub mod gemm;
 pub mod noise;
 pub mod sde;
 pub mod stats;

@@ -1,5 +1,5 @@
-//! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 (f32, single
-//! thread), one full noise measurement on digits, and one at the paper's shape (784-512-512-10,
+//! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 (f32, 1 and
+//! 2 threads), one full noise measurement on digits, and one at the paper's shape (784-512-512-10,
 //! P = 60 minibatches of 100) on 1 and 2 threads; one AlexNet minibatch gradient.
 use std::hint::black_box;
 
@@ -20,9 +20,22 @@ fn gradient(c: &mut Criterion) {
     let mut g = vec![0f32; net.n_params()];
     let mut grp = c.benchmark_group("trainer");
     grp.sample_size(30);
-    grp.bench_function("gradient-784-512-512-10-batch128", |b| {
-        b.iter(|| black_box(net.loss_grad(&x, &y, Loss::CrossEntropy, &mut ws, &mut g)))
-    });
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        grp.bench_function(
+            format!("gradient-784-512-512-10-batch128-{threads}-threads"),
+            |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        black_box(net.loss_grad(&x, &y, Loss::CrossEntropy, &mut ws, &mut g))
+                    })
+                })
+            },
+        );
+    }
     let (mut tr, mut te) = data::split(&data::digits().unwrap(), 0.2, 0);
     data::normalize(&mut tr, &mut te);
     let small = Model::Fc(Mlp::new(&[64, 256, 256, 10], false, 0));

@@ -26,7 +26,7 @@ use std::ops::Range;
 use rand::RngExt;
 use rayon::prelude::*;
 
-use super::gemm::{add_bias, bias_grad, sgd_step, sgemm};
+use super::gemm::{add_bias, bias_grad, relu_mask, sgd_step, sgemm};
 use super::mlp::{Loss, output_delta};
 use crate::rng::{self, PathRng};
 
@@ -473,11 +473,7 @@ impl ConvNet {
                 }
                 Layer::Relu => {
                     // The output is positive exactly where the input was.
-                    for (d, o) in ws.delta.iter_mut().zip(&ws.acts[i + 1]) {
-                        if *o <= 0.0 {
-                            *d = 0.0;
-                        }
-                    }
+                    relu_mask(&mut ws.delta, &ws.acts[i + 1]);
                 }
                 Layer::MaxPool2d { .. } => {
                     ws.next.clear();

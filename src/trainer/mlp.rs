@@ -3,7 +3,7 @@
 
 use rand::RngExt;
 
-use super::gemm::{add_bias, bias_grad, sgd_step, sgemm};
+use super::gemm::{add_bias, bias_grad, relu_mask, sgd_step, sgemm};
 use crate::rng;
 
 /// Training loss.
@@ -199,11 +199,7 @@ impl Mlp {
                     dh,
                 );
                 // ReLU derivative: acts[l] = ReLU(z_l) > 0 exactly where z_l > 0.
-                for (g, a) in dh.iter_mut().zip(&ws.acts[l]) {
-                    if *a <= 0.0 {
-                        *g = 0.0;
-                    }
-                }
+                relu_mask(dh, &ws.acts[l]);
             }
         }
         (value, correct)

@@ -16,7 +16,7 @@ pub mod config;
 pub mod conv;
 pub mod data;
 pub mod escape;
-mod gemm;
+pub mod gemm;
 pub mod gradient_noise;
 pub mod mlp;
 pub mod model;
