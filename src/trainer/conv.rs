@@ -653,10 +653,12 @@ fn sub_batches(b: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
-/// Calls `f(offset in the im2col matrix, offset in the batch input)` for every in-image pixel of
-/// every window of `node` over `b` examples; each names a run of `channels` values. Pixels of the
-/// zero padding are skipped.
-fn for_each_patch_pixel(b: usize, node: &Node, mut f: impl FnMut(usize, usize)) {
+/// Walks the im2col matrix of `node` over `b` examples row by row (one row per output position,
+/// the window's pixels in (row, column, channel) order), in runs: `f(offset in the matrix,
+/// Some(offset in the batch input), len)` for `len` values copied from the input (the in-image
+/// pixels of one window row, contiguous in both), `f(offset, None, len)` for `len` zeros of the
+/// padding. The runs cover every row exactly once.
+fn for_each_patch_run(b: usize, node: &Node, mut f: impl FnMut(usize, Option<usize>, usize)) {
     let (k, s, p) = node.window();
     let (inp, out) = (node.input, node.output);
     let c = inp.channels;
@@ -665,19 +667,25 @@ fn for_each_patch_pixel(b: usize, node: &Node, mut f: impl FnMut(usize, usize)) 
     for n in 0..b {
         for oy in 0..out.height {
             for ox in 0..out.width {
+                // Window columns kx0..kx1 fall inside the image: ix = ox·s + kx − p ∈ [0, width).
+                let kx0 = p.saturating_sub(ox * s).min(k);
+                let kx1 = (inp.width + p).saturating_sub(ox * s).clamp(kx0, k);
                 for ky in 0..k {
+                    let at = row * row_len + ky * k * c;
                     let Some(iy) = (oy * s + ky).checked_sub(p).filter(|&v| v < inp.height) else {
+                        f(at, None, k * c);
                         continue;
                     };
-                    for kx in 0..k {
-                        let Some(ix) = (ox * s + kx).checked_sub(p).filter(|&v| v < inp.width)
-                        else {
-                            continue;
-                        };
-                        f(
-                            row * row_len + (ky * k + kx) * c,
-                            ((n * inp.height + iy) * inp.width + ix) * c,
-                        );
+                    if kx0 > 0 {
+                        f(at, None, kx0 * c);
+                    }
+                    if kx1 > kx0 {
+                        let ix0 = ox * s + kx0 - p;
+                        let src = ((n * inp.height + iy) * inp.width + ix0) * c;
+                        f(at + kx0 * c, Some(src), (kx1 - kx0) * c);
+                    }
+                    if kx1 < k {
+                        f(at + kx1 * c, None, (k - kx1) * c);
                     }
                 }
                 row += 1;
@@ -687,25 +695,27 @@ fn for_each_patch_pixel(b: usize, node: &Node, mut f: impl FnMut(usize, usize)) 
 }
 
 /// The im2col matrix of a convolution: one row per output position, the window's pixels (zero
-/// outside the image) in (row, column, channel) order.
+/// outside the image) in (row, column, channel) order. Every entry is written once (no clearing
+/// pass first).
 fn im2col(a: &[f32], b: usize, node: &Node, col: &mut Vec<f32>) {
     let (k, _, _) = node.window();
     let c = node.input.channels;
-    col.clear();
     col.resize(b * node.output.pixels() * k * k * c, 0.0);
-    for_each_patch_pixel(b, node, |dst, src| {
-        col[dst..dst + c].copy_from_slice(&a[src..src + c]);
+    for_each_patch_run(b, node, |dst, src, len| match src {
+        Some(src) => col[dst..dst + len].copy_from_slice(&a[src..src + len]),
+        None => col[dst..dst + len].fill(0.0),
     });
 }
 
 /// The adjoint of [`im2col`]: adds every row's entries back onto the pixels they came from.
 fn col2im(dcol: &[f32], b: usize, node: &Node, dx: &mut Vec<f32>) {
-    let c = node.input.channels;
     dx.clear();
     dx.resize(b * node.input.len(), 0.0);
-    for_each_patch_pixel(b, node, |src, dst| {
-        for (d, v) in dx[dst..dst + c].iter_mut().zip(&dcol[src..src + c]) {
-            *d += v;
+    for_each_patch_run(b, node, |src, dst, len| {
+        if let Some(dst) = dst {
+            for (d, v) in dx[dst..dst + len].iter_mut().zip(&dcol[src..src + len]) {
+                *d += v;
+            }
         }
     });
 }
