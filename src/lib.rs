@@ -29,7 +29,8 @@
 //!   field; sweeps.
 //! * [`scenario`] — scenario TOML → validated simulation points, and which theory applies to each.
 //! * [`experiment`] — running a scenario (or one shard of it), merging shards, writing the results.
-//! * [`trainer`] — the embedded digits set, IDX files, an f32 MLP on matrixmultiply, SGD, and the
+//! * [`trainer`] — the embedded digits set, IDX files, f32 FC nets and AlexNets on levylab's own
+//!   GEMM, SGD, and the
 //!   streamed gradient-noise measurement.
 //! * [`plot`] — PNG drawing with the embedded font; takes finished data only.
 //! * [`figures`] — the figure gallery above [`experiment`] and [`trainer`]: computes the paper's

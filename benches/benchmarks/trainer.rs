@@ -1,5 +1,5 @@
-//! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 (f32, 1 and
-//! 2 threads), one full noise measurement on digits, and one at the paper's shape (784-512-512-10,
+//! Trainer throughput: one minibatch gradient of a 784-512-512-10 network at batch 128 and one
+//! full-batch gradient on 2048 examples (f32, 1 and 2 threads), one full noise measurement on digits, and one at the paper's shape (784-512-512-10,
 //! P = 60 minibatches of 100) on 1 and 2 threads; one AlexNet minibatch gradient.
 use std::hint::black_box;
 
@@ -16,6 +16,9 @@ fn gradient(c: &mut Criterion) {
     let mut r = levylab::rng::stream(1, 0);
     let x: Vec<f32> = (0..128 * 784).map(|_| r.random::<f32>()).collect();
     let y: Vec<u8> = (0..128).map(|i| (i % 10) as u8).collect();
+    let mut rf = levylab::rng::stream(1, 1);
+    let xf: Vec<f32> = (0..2048 * 784).map(|_| rf.random::<f32>()).collect();
+    let yf: Vec<u8> = (0..2048).map(|i| (i % 10) as u8).collect();
     let mut ws = Workspace::default();
     let mut g = vec![0f32; net.n_params()];
     let mut grp = c.benchmark_group("trainer");
@@ -31,6 +34,18 @@ fn gradient(c: &mut Criterion) {
                 b.iter(|| {
                     pool.install(|| {
                         black_box(net.loss_grad(&x, &y, Loss::CrossEntropy, &mut ws, &mut g))
+                    })
+                })
+            },
+        );
+        // The full-batch gradient of the escape experiments: 2048 examples in one pass
+        // (compare per example with the minibatch above: time / 2048 against time / 128).
+        grp.bench_function(
+            format!("gradient-784-512-512-10-full2048-{threads}-threads"),
+            |b| {
+                b.iter(|| {
+                    pool.install(|| {
+                        black_box(net.loss_grad(&xf, &yf, Loss::CrossEntropy, &mut ws, &mut g))
                     })
                 })
             },

@@ -1,5 +1,5 @@
 //! The paper's fully connected network: linear layers (bias-free by default) with ReLU between them,
-//! trained in f32 with hand-written forward and backward passes on matrixmultiply.
+//! trained in f32 with hand-written forward and backward passes on [`super::gemm`].
 
 use rand::RngExt;
 

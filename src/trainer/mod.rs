@@ -2,7 +2,9 @@
 //! gradient noise measured at checkpoints (the empirical half of Şimşekli, Sagun & Gürbüzbalaban 2019).
 //!
 //! * [`data`] — the embedded digits set, IDX files, seeded split, normalization;
-//! * [`mlp`] — the fully connected network (f32, matrixmultiply), losses, gradients;
+//! * [`gemm`] — levylab's single-precision GEMM (packed, multithreaded, the same bits on every
+//!   instruction set and thread count) and the element-wise helpers around it;
+//! * [`mlp`] — the fully connected network (f32), losses, gradients;
 //! * [`conv`] — convolutional layers (Conv2d, ReLU, MaxPool2d, Dropout, Linear) and the paper's
 //!   AlexNet;
 //! * [`model`] — the `[model]` kinds (`fc`, `alexnet`) behind one interface;

@@ -48,32 +48,7 @@ checkpoint_every = 500
 #[test]
 fn alexnet_trains_on_synthetic_images_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let mut r = levylab::rng::stream(4, 0);
-    let write = |name: &str, n: usize, r: &mut levylab::rng::PathRng| {
-        use rand::RngExt;
-        let mut im = vec![0, 0, 8, 3];
-        for v in [n as u32, 28, 28] {
-            im.extend_from_slice(&v.to_be_bytes());
-        }
-        let mut labels = vec![0, 0, 8, 1];
-        labels.extend_from_slice(&(n as u32).to_be_bytes());
-        for i in 0..n {
-            let class = (i % 2) as u8;
-            let row0 = if class == 0 { 6 } else { 18 };
-            for y in 0..28 {
-                for _x in 0..28 {
-                    let bar = (row0..row0 + 4).contains(&y);
-                    let noise: f64 = r.random::<f64>() * 100.0;
-                    im.push(if bar { 150 + noise as u8 } else { noise as u8 });
-                }
-            }
-            labels.push(class);
-        }
-        std::fs::write(dir.path().join(format!("{name}-images")), im).unwrap();
-        std::fs::write(dir.path().join(format!("{name}-labels")), labels).unwrap();
-    };
-    write("train", 400, &mut r);
-    write("test", 100, &mut r);
+    write_bar_images(dir.path(), 400, 100);
     let cfg = "name = \"conv\"\n[data]\ndataset = \"idx\"\ntrain_images = \"train-images\"\ntrain_labels = \"train-labels\"\ntest_images = \"test-images\"\ntest_labels = \"test-labels\"\n[model]\nkind = \"alexnet\"\nchannels = 4\n[train]\nbatch_size = 20\niterations = 2000\ncheckpoint_every = 2000\n[noise]\nbatch_size = 20\n[sweep]\n\"model.channels\" = [8, 16]\n";
     std::fs::write(dir.path().join("conv.toml"), cfg).unwrap();
     let o = levylab_in(dir.path(), &["train", "conv.toml", "--quiet"]);
@@ -97,6 +72,102 @@ fn alexnet_trains_on_synthetic_images_through_the_cli() {
             8,
             "five convolutions and three linear layers"
         );
+    }
+}
+
+/// Synthetic 28×28 IDX files `train-images`, `train-labels`, `test-images`, `test-labels` in
+/// `dir`: two classes, a bright bar in the upper or the lower half, on noise.
+fn write_bar_images(dir: &Path, n_train: usize, n_test: usize) {
+    use rand::RngExt;
+    let mut r = levylab::rng::stream(4, 0);
+    let mut write = |name: &str, n: usize| {
+        let mut im = vec![0, 0, 8, 3];
+        for v in [n as u32, 28, 28] {
+            im.extend_from_slice(&v.to_be_bytes());
+        }
+        let mut labels = vec![0, 0, 8, 1];
+        labels.extend_from_slice(&(n as u32).to_be_bytes());
+        for i in 0..n {
+            let class = (i % 2) as u8;
+            let row0 = if class == 0 { 6 } else { 18 };
+            for y in 0..28 {
+                for _x in 0..28 {
+                    let bar = (row0..row0 + 4).contains(&y);
+                    let noise: f64 = r.random::<f64>() * 100.0;
+                    im.push(if bar { 150 + noise as u8 } else { noise as u8 });
+                }
+            }
+            labels.push(class);
+        }
+        std::fs::write(dir.join(format!("{name}-images")), im).unwrap();
+        std::fs::write(dir.join(format!("{name}-labels")), labels).unwrap();
+    };
+    write("train", n_train);
+    write("test", n_test);
+}
+
+/// `summary.json` of a `levylab train` run without its wall times.
+fn summary_without_wall_times(dir: &Path, name: &str) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| !k.contains("wall"));
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let path = dir.join(format!("results/{name}/summary.json"));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    strip(&mut v);
+    v
+}
+
+/// Training results are the same bits on every instruction set the GEMM has (scalar, AVX2,
+/// AVX-512, as far as this CPU runs them; `LEVYLAB_ISA` picks) and on 1 or 2 threads: an FC net
+/// on digits and an AlexNet on synthetic images, SGD steps, checkpoints and the full noise report.
+#[test]
+fn training_is_the_same_on_every_instruction_set_and_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    write_bar_images(dir.path(), 120, 40);
+    let fc = "name = \"fc\"\nseed = 1\n[model]\nwidth = 48\ndepth = 3\n[train]\nbatch_size = 50\niterations = 200\ncheckpoint_every = 100\n";
+    let conv = "name = \"conv\"\n[data]\ndataset = \"idx\"\ntrain_images = \"train-images\"\ntrain_labels = \"train-labels\"\ntest_images = \"test-images\"\ntest_labels = \"test-labels\"\n[model]\nkind = \"alexnet\"\nchannels = 8\n[train]\nbatch_size = 40\niterations = 30\ncheckpoint_every = 30\n[noise]\nbatch_size = 40\n";
+    std::fs::write(dir.path().join("fc.toml"), fc).unwrap();
+    std::fs::write(dir.path().join("conv.toml"), conv).unwrap();
+    let isas: Vec<&str> = levylab::simd::Isa::available()
+        .iter()
+        .map(|i| i.name())
+        .collect();
+    for name in ["fc", "conv"] {
+        let mut reference = None;
+        for (isa, threads) in isas
+            .iter()
+            .map(|i| (*i, "2"))
+            .chain([(isas[isas.len() - 1], "1")])
+        {
+            let out = format!("out-{isa}-{threads}");
+            let o = Command::new(env!("CARGO_BIN_EXE_levylab"))
+                .current_dir(dir.path())
+                .env("LEVYLAB_ISA", isa)
+                .args([
+                    "train",
+                    &format!("{name}.toml"),
+                    "--quiet",
+                    "--threads",
+                    threads,
+                    "--out",
+                ])
+                .arg(format!("{out}/results"))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let v = summary_without_wall_times(&dir.path().join(&out), name);
+            match &reference {
+                None => reference = Some(v),
+                Some(r) => assert!(*r == v, "{name}: {isa} on {threads} thread(s) differs"),
+            }
+        }
     }
 }
 

@@ -10,10 +10,14 @@
 //! computed the same way whichever thread runs it, so the thread count does not change the result
 //! either.
 //!
-//! This replaced matrixmultiply 0.3 in the trainer (its f32 kernels stop at AVX2 + FMA, its block
-//! sizes and kernel follow the CPU, and it is single-threaded here); the numbers are in
-//! `docs/performance.md`. It holds the trainer's unsafe code: the micro-kernels and the shared
-//! pointer to C in the parallel loop, each with its argument beside it.
+//! Operands that already hold each p's values contiguously (A stored transposed, B stored as is)
+//! are read in place; the others are packed, with 8 × 8 register transposes where the CPU has AVX.
+//!
+//! This replaced matrixmultiply 0.3.11 in the trainer: matrixmultiply picks its kernel (AVX-512,
+//! FMA, AVX, SSE2) for the CPU, so its bits depend on the machine, and it ran single-threaded
+//! here. The criterion group `gemm/` measures both on the trainer's shapes; the README (section
+//! Speed) has the numbers. This module holds the trainer's unsafe code: the micro-kernels, the 8 × 8
+//! transpose and the shared pointer to C in the parallel loop, each with its argument beside it.
 #![allow(unsafe_code)]
 
 mod kernel;
