@@ -9,7 +9,8 @@
 //!
 //! # Safety
 //! The AVX2 and AVX-512 kernels are `unsafe fn`s compiled with their instruction set enabled; the
-//! driver calls one only after [`crate::simd::Isa::available`] said the CPU has it. Each kernel
+//! driver calls one only for an instruction set that [`crate::simd::Isa::detect`] or
+//! [`crate::simd::Isa::available`] found on the CPU. Each kernel
 //! reads, for p < kc, `MR` floats at `ap + p·a_step` and `NR` at `bp + p·b_step`, and reads and
 //! writes `MR` rows of `NR` floats at `c` with row stride `ldc`; the driver guarantees those
 //! ranges (it checks every panel's extent, pads packed panels to whole widths, and sends partial
@@ -125,7 +126,8 @@ pub fn transpose(
         dst.len() >= (cols - 1) * dst_stride + rows,
         "transpose: destination too short"
     );
-    let (mut r0, mut t0) = (0, 0);
+    // Rows before r0 are done by the 8 × 8 blocks (and their column remainder).
+    let mut r0 = 0;
     #[cfg(target_arch = "x86_64")]
     if avx {
         let (r8, t8) = (rows / 8 * 8, cols / 8 * 8);
@@ -149,11 +151,12 @@ pub fn transpose(
                 dst[t * dst_stride + r] = src[r * src_stride + t];
             }
         }
-        (r0, t0) = (r8, 0);
+        r0 = r8;
     }
+    #[cfg(not(target_arch = "x86_64"))]
     let _ = avx;
     for r in r0..rows {
-        for t in t0..cols {
+        for t in 0..cols {
             dst[t * dst_stride + r] = src[r * src_stride + t];
         }
     }

@@ -73,7 +73,7 @@ pub fn sgemm(
     beta: f32,
     c: &mut [f32],
 ) {
-    sgemm_on(isa(), m, k, n, alpha, a, a_t, b, b_t, beta, c)
+    product(isa(), (m, k, n), alpha, (a, a_t), (b, b_t), beta, c)
 }
 
 /// [`sgemm`] on a given instruction set (every one gives the same bits; tests compare them).
@@ -95,13 +95,26 @@ pub fn sgemm_on(
     c: &mut [f32],
 ) {
     assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
-        "sgemm: slice shorter than its matrix"
-    );
-    assert!(
         Isa::available().contains(&isa),
         "{} is not available on this CPU",
         isa.name()
+    );
+    product(isa, (m, k, n), alpha, (a, a_t), (b, b_t), beta, c)
+}
+
+/// [`sgemm_on`] for an instruction set known to be on this CPU.
+fn product(
+    isa: Isa,
+    (m, k, n): (usize, usize, usize),
+    alpha: f32,
+    (a, a_t): (&[f32], bool),
+    (b, b_t): (&[f32], bool),
+    beta: f32,
+    c: &mut [f32],
+) {
+    assert!(
+        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
+        "sgemm: slice shorter than its matrix"
     );
     if m == 0 || n == 0 {
         return;
