@@ -733,18 +733,23 @@ fn max_pool(a: &[f32], b: usize, node: &Node, z: &mut [f32], argmax: &mut Vec<us
             for ox in 0..out.width {
                 let o = ((n * out.height + oy) * out.width + ox) * c;
                 let first = ((n * inp.height + oy * s) * inp.width + ox * s) * c;
-                for ch in 0..c {
-                    z[o + ch] = a[first + ch];
-                    argmax[o + ch] = first + ch;
+                let (zo, ao) = (&mut z[o..o + c], &mut argmax[o..o + c]);
+                zo.copy_from_slice(&a[first..first + c]);
+                for (ch, m) in ao.iter_mut().enumerate() {
+                    *m = first + ch;
                 }
                 for ky in 0..k {
                     for kx in 0..k {
                         let at = ((n * inp.height + oy * s + ky) * inp.width + ox * s + kx) * c;
-                        for ch in 0..c {
-                            if a[at + ch] > z[o + ch] {
-                                z[o + ch] = a[at + ch];
-                                argmax[o + ch] = at + ch;
-                            }
+                        // Selects, not branches (they vectorize): a later pixel wins only when
+                        // strictly larger, so the first maximum is kept.
+                        let src = &a[at..at + c];
+                        for (ch, ((zv, m), &v)) in
+                            zo.iter_mut().zip(ao.iter_mut()).zip(src).enumerate()
+                        {
+                            let larger = v > *zv;
+                            *zv = if larger { v } else { *zv };
+                            *m = if larger { at + ch } else { *m };
                         }
                     }
                 }
