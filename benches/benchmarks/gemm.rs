@@ -63,14 +63,7 @@ fn gemm(c: &mut Criterion) {
     let mut r = levylab::rng::stream(3, 0);
     let mut grp = c.benchmark_group("gemm");
     grp.sample_size(20);
-    let pools: Vec<_> = [1, 2]
-        .map(|t| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .unwrap()
-        })
-        .into();
+    let pools: Vec<_> = [1, 2].map(super::pool).into();
     for (name, m, k, n, a_t, b_t) in SHAPES {
         let a: Vec<f32> = (0..m * k).map(|_| r.random::<f32>() - 0.5).collect();
         let b: Vec<f32> = (0..k * n).map(|_| r.random::<f32>() - 0.5).collect();

@@ -57,10 +57,7 @@ fn engine(c: &mut Criterion) {
                 .map(|i| (1, i)),
         );
         for (threads, isa) in runs {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = super::pool(threads);
             let cfg = RunConfig {
                 isa: Some(isa),
                 ..RunConfig::new(PATHS, 1)
@@ -133,10 +130,7 @@ fn space(c: &mut Criterion) {
                 bridge: true,
             })
             .unwrap();
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(2)
-                .build()
-                .unwrap();
+            let pool = super::pool(2);
             let cfg = RunConfig::new(PATHS, 1);
             g.bench_function(
                 BenchmarkId::new(format!("{dim}d-{name}"), "2-threads"),

@@ -24,10 +24,7 @@ fn gradient(c: &mut Criterion) {
     let mut grp = c.benchmark_group("trainer");
     grp.sample_size(30);
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = super::pool(threads);
         grp.bench_function(
             format!("gradient-784-512-512-10-batch128-{threads}-threads"),
             |b| {
@@ -70,10 +67,7 @@ fn gradient(c: &mut Criterion) {
     let big_y: Vec<u8> = (0..n).map(|i| (i * 7 % 10) as u8).collect();
     let net = Model::Fc(net);
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
+        let pool = super::pool(threads);
         grp.bench_function(
             format!("noise-measurement-784-512-512-10-P60-{threads}-threads"),
             |b| {
@@ -107,10 +101,7 @@ fn alexnet(c: &mut Criterion) {
         let net = ConvNet::alexnet(Shape::new(28, 28, 1), 10, ch, 0.5, true, 0).unwrap();
         let mut g = vec![0f32; net.n_params()];
         for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
+            let pool = super::pool(threads);
             let mut step = 0u64;
             grp.bench_function(
                 format!("alexnet-ch{ch}-gradient-batch100-{threads}-threads"),

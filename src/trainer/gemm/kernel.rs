@@ -192,7 +192,7 @@ mod x86 {
             m: Merge,
         ) {
             // SAFETY: forwarded contract (CPU has AVX2 + FMA, ranges valid).
-            unsafe { avx2_tile(kc, a, b, c, ldc, m) }
+            unsafe { avx2_tile::<6, 2>(kc, a, b, c, ldc, m) }
         }
     }
 
@@ -257,89 +257,78 @@ mod x86 {
         }
     }
 
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn avx2_tile(
-        kc: usize,
-        (ap, a_step): (*const f32, usize),
-        (bp, b_step): (*const f32, usize),
-        c: *mut f32,
-        ldc: usize,
-        m: Merge,
-    ) {
-        const MR: usize = 6;
-        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
-        for p in 0..kc {
-            // SAFETY: p < kc, so the loads stay inside the panels (caller's contract).
-            unsafe {
-                let b0 = _mm256_loadu_ps(bp.add(p * b_step));
-                let b1 = _mm256_loadu_ps(bp.add(p * b_step + 8));
-                let a = ap.add(p * a_step);
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let av = _mm256_broadcast_ss(&*a.add(i));
-                    row[0] = _mm256_fmadd_ps(av, b0, row[0]);
-                    row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+    /// One tile kernel per instruction set, written once: `$h` vectors of `$w` lanes per row of
+    /// C, `MR` rows; the arithmetic is the module's (an FMA chain per element, one FMA merge).
+    macro_rules! tile_kernel {
+        ($name:ident, $feature:literal, $w:expr, $zero:ident, $set1:ident, $load:ident,
+         $store:ident, $fma:ident, $mul:ident) => {
+            #[target_feature(enable = $feature)]
+            unsafe fn $name<const MR: usize, const H: usize>(
+                kc: usize,
+                (ap, a_step): (*const f32, usize),
+                (bp, b_step): (*const f32, usize),
+                c: *mut f32,
+                ldc: usize,
+                m: Merge,
+            ) {
+                let mut acc = [[$zero(); H]; MR];
+                for p in 0..kc {
+                    // SAFETY: p < kc, so the loads stay inside the panels (caller's contract).
+                    unsafe {
+                        let mut bv = [$zero(); H];
+                        for (h, v) in bv.iter_mut().enumerate() {
+                            *v = $load(bp.add(p * b_step + $w * h));
+                        }
+                        let a = ap.add(p * a_step);
+                        for (i, row) in acc.iter_mut().enumerate() {
+                            let av = $set1(*a.add(i));
+                            for (s, &b) in row.iter_mut().zip(&bv) {
+                                *s = $fma(av, b, *s);
+                            }
+                        }
+                    }
                 }
-            }
-        }
-        let alpha = _mm256_set1_ps(m.alpha);
-        let beta = _mm256_set1_ps(m.beta);
-        for (i, row) in acc.iter().enumerate() {
-            for (h, &s) in row.iter().enumerate() {
-                // SAFETY: row i, columns 8h..8h+8 of the tile are inside the caller's C range.
-                unsafe {
-                    let cp = c.add(i * ldc + h * 8);
-                    let base = match (m.first, m.beta == 0.0) {
-                        (true, true) => _mm256_setzero_ps(),
-                        (true, false) => _mm256_mul_ps(beta, _mm256_loadu_ps(cp)),
-                        (false, _) => _mm256_loadu_ps(cp),
-                    };
-                    _mm256_storeu_ps(cp, _mm256_fmadd_ps(alpha, s, base));
-                }
-            }
-        }
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn avx512_tile<const MR: usize, const H: usize>(
-        kc: usize,
-        (ap, a_step): (*const f32, usize),
-        (bp, b_step): (*const f32, usize),
-        c: *mut f32,
-        ldc: usize,
-        m: Merge,
-    ) {
-        let mut acc = [[_mm512_setzero_ps(); H]; MR];
-        for p in 0..kc {
-            // SAFETY: p < kc, so the loads stay inside the panels (caller's contract).
-            unsafe {
-                let mut bv = [_mm512_setzero_ps(); H];
-                for (h, v) in bv.iter_mut().enumerate() {
-                    *v = _mm512_loadu_ps(bp.add(p * b_step + 16 * h));
-                }
-                let a = ap.add(p * a_step);
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_set1_ps(*a.add(i));
-                    for (s, &b) in row.iter_mut().zip(&bv) {
-                        *s = _mm512_fmadd_ps(av, b, *s);
+                let alpha = $set1(m.alpha);
+                let beta = $set1(m.beta);
+                for (i, row) in acc.iter().enumerate() {
+                    for (h, &s) in row.iter().enumerate() {
+                        // SAFETY: row i, columns w·h..w·(h + 1) of the tile are inside the
+                        // caller's C range.
+                        unsafe {
+                            let cp = c.add(i * ldc + h * $w);
+                            let base = match (m.first, m.beta == 0.0) {
+                                (true, true) => $zero(),
+                                (true, false) => $mul(beta, $load(cp)),
+                                (false, _) => $load(cp),
+                            };
+                            $store(cp, $fma(alpha, s, base));
+                        }
                     }
                 }
             }
-        }
-        let alpha = _mm512_set1_ps(m.alpha);
-        let beta = _mm512_set1_ps(m.beta);
-        for (i, row) in acc.iter().enumerate() {
-            for (h, &s) in row.iter().enumerate() {
-                // SAFETY: row i, columns 16h..16h+16 of the tile are inside the caller's C range.
-                unsafe {
-                    let cp = c.add(i * ldc + h * 16);
-                    let base = match (m.first, m.beta == 0.0) {
-                        (true, true) => _mm512_setzero_ps(),
-                        (true, false) => _mm512_mul_ps(beta, _mm512_loadu_ps(cp)),
-                        (false, _) => _mm512_loadu_ps(cp),
-                    };
-                    _mm512_storeu_ps(cp, _mm512_fmadd_ps(alpha, s, base));
-                }
-            }
-        }
+        };
     }
+
+    tile_kernel!(
+        avx2_tile,
+        "avx2,fma",
+        8,
+        _mm256_setzero_ps,
+        _mm256_set1_ps,
+        _mm256_loadu_ps,
+        _mm256_storeu_ps,
+        _mm256_fmadd_ps,
+        _mm256_mul_ps
+    );
+    tile_kernel!(
+        avx512_tile,
+        "avx512f,avx2,fma",
+        16,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_fmadd_ps,
+        _mm512_mul_ps
+    );
 }
