@@ -15,7 +15,8 @@
 //!
 //! This replaced matrixmultiply 0.3.11 in the trainer: matrixmultiply picks its kernel (AVX-512,
 //! FMA, AVX, SSE2) for the CPU, so its bits depend on the machine, and it ran single-threaded
-//! here. The criterion group `gemm/` measures both on the trainer's shapes; the README (section
+//! here. (Its AVX-512 kernel computes the same per-element FMA chain in blocks of 256, so on
+//! AVX-512 machines the trainer's numbers did not change to the bit.) The criterion group `gemm/` measures both on the trainer's shapes; the README (section
 //! Speed) has the numbers. This module holds the trainer's unsafe code: the micro-kernels, the 8 × 8
 //! transpose and the shared pointer to C in the parallel loop, each with its argument beside it.
 #![allow(unsafe_code)]
