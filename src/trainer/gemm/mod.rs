@@ -176,9 +176,66 @@ impl<'a> Panel<'a> {
     }
 }
 
+/// How one operand lies in memory, seen from its panels: each k-step's values along the panel's
+/// width are contiguous (`contiguous`, `step` floats from one k-step to the next), or each
+/// width index's k-steps are (`step` floats from one width index to the next).
+#[derive(Clone, Copy)]
+struct Layout<'a> {
+    data: &'a [f32],
+    step: usize,
+    contiguous: bool,
+}
+
+impl Layout<'_> {
+    /// Packs width range `range` × k-range `pc..pc + kc` into panels of `width`: panel q holds,
+    /// for each p, the `width` values at (range.start + q·width + j, pc + p), zero past the end.
+    fn pack<'b>(
+        &self,
+        range: std::ops::Range<usize>,
+        (pc, kc): (usize, usize),
+        (width, avx): (usize, bool),
+        buf: &'b mut Vec<f32>,
+    ) -> &'b [f32] {
+        let dst = aligned(buf, range.len().div_ceil(width) * kc * width);
+        for (q, panel) in dst.chunks_exact_mut(kc * width).enumerate() {
+            let j0 = range.start + q * width;
+            let live = width.min(range.end - j0);
+            if self.contiguous {
+                for (p, out) in panel.chunks_exact_mut(width).enumerate() {
+                    let at = (pc + p) * self.step + j0;
+                    out[..live].copy_from_slice(&self.data[at..at + live]);
+                }
+            } else {
+                let src = &self.data[j0 * self.step + pc..];
+                kernel::transpose(src, self.step, (live, kc), panel, width, avx);
+            }
+        }
+        dst
+    }
+}
+
 impl Operands<'_> {
-    /// Packs rows `rows` × k-range `pc..pc + kc` of op(A) into panels of `MR` rows: panel r holds,
-    /// for each p, the `MR` values A[r·MR + i, pc + p] (zero past the last row).
+    /// op(A) seen from its row panels: A stored k×m (`a_t`) has each p's rows contiguous.
+    fn a_layout(&self) -> Layout<'_> {
+        let step = if self.a_t { self.m } else { self.k };
+        Layout {
+            data: self.a,
+            step,
+            contiguous: self.a_t,
+        }
+    }
+
+    /// op(B) seen from its column panels: B stored k×n has each p's columns contiguous.
+    fn b_layout(&self) -> Layout<'_> {
+        let step = if self.b_t { self.k } else { self.n };
+        Layout {
+            data: self.b,
+            step,
+            contiguous: !self.b_t,
+        }
+    }
+
+    /// Packs rows `rows` × k-range `pc..pc + kc` of op(A) into panels of `MR` rows.
     fn pack_a<'b, K: Micro>(
         &self,
         rows: std::ops::Range<usize>,
@@ -186,26 +243,10 @@ impl Operands<'_> {
         kc: usize,
         buf: &'b mut Vec<f32>,
     ) -> &'b [f32] {
-        let dst = aligned(buf, rows.len().div_ceil(K::MR) * kc * K::MR);
-        for (r, panel) in dst.chunks_exact_mut(kc * K::MR).enumerate() {
-            let i0 = rows.start + r * K::MR;
-            let live = K::MR.min(rows.end - i0);
-            if self.a_t {
-                // A stored k×m: the MR values of one p are contiguous.
-                for (p, out) in panel.chunks_exact_mut(K::MR).enumerate() {
-                    let at = (pc + p) * self.m + i0;
-                    out[..live].copy_from_slice(&self.a[at..at + live]);
-                }
-            } else {
-                let src = &self.a[i0 * self.k + pc..];
-                kernel::transpose(src, self.k, (live, kc), panel, K::MR, K::AVX);
-            }
-        }
-        dst
+        self.a_layout().pack(rows, (pc, kc), (K::MR, K::AVX), buf)
     }
 
-    /// Packs k-range `pc..pc + kc` of op(B), columns `cols`, into panels of `NR` columns: panel q
-    /// holds, for each p, the `NR` values B[pc + p, cols.start + q·NR + j] (zero past the end).
+    /// Packs k-range `pc..pc + kc` of op(B), columns `cols`, into panels of `NR` columns.
     fn pack_b<'b, K: Micro>(
         &self,
         cols: std::ops::Range<usize>,
@@ -213,22 +254,7 @@ impl Operands<'_> {
         kc: usize,
         buf: &'b mut Vec<f32>,
     ) -> &'b [f32] {
-        let dst = aligned(buf, cols.len().div_ceil(K::NR) * kc * K::NR);
-        for (q, panel) in dst.chunks_exact_mut(kc * K::NR).enumerate() {
-            let j0 = cols.start + q * K::NR;
-            let live = K::NR.min(cols.end - j0);
-            if self.b_t {
-                // B stored n×k: one column of op(B) is contiguous.
-                let src = &self.b[j0 * self.k + pc..];
-                kernel::transpose(src, self.k, (live, kc), panel, K::NR, K::AVX);
-            } else {
-                for (p, out) in panel.chunks_exact_mut(K::NR).enumerate() {
-                    let at = (pc + p) * self.n + j0;
-                    out[..live].copy_from_slice(&self.b[at..at + live]);
-                }
-            }
-        }
-        dst
+        self.b_layout().pack(cols, (pc, kc), (K::NR, K::AVX), buf)
     }
 }
 
