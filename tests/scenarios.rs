@@ -299,7 +299,7 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
         (
             "unknown scheme",
             r("scheme = \"split\"", "scheme = \"rk4\""),
-            ":17:1: integrator.scheme must be one of \"euler\", \"implicit\", \"tamed\", \"split\", got \"rk4\"",
+            ":17:1: integrator.scheme expected one of `euler`, `implicit`, `tamed`, `split`, got \"rk4\"",
         ),
         (
             "split without flow",

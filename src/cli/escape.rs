@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::io::write_atomic;
-use crate::trainer::TrainConfig;
+use crate::trainer::{DatasetKind, TrainConfig};
 use crate::trainer::escape::{self, EscapeReport, NoiseKind};
 use crate::trainer::model::Model;
 
@@ -51,7 +51,7 @@ pub struct StepSizeFit {
 struct Summary<'a> {
     config: &'a str,
     source: String,
-    dataset: &'a str,
+    dataset: DatasetKind,
     train_examples: usize,
     test_examples: usize,
     version: &'static str,
@@ -374,7 +374,7 @@ pub(super) fn run(a: EscapeArgs) -> anyhow::Result<()> {
         let summary = Summary {
             config: &cfg.name,
             source: cfg.source.display().to_string(),
-            dataset: &cfg.dataset,
+            dataset: cfg.dataset,
             train_examples: train.len(),
             test_examples: test.len(),
             version: env!("CARGO_PKG_VERSION"),

@@ -1,6 +1,5 @@
 //! `levylab run`, `levylab validate` and `levylab theory`.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -382,7 +381,7 @@ pub(super) fn validate(a: ValidateArgs) -> anyhow::Result<()> {
 
 pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
     let s = scenario::load(&a.scenario)?;
-    let preds: Vec<(String, BTreeMap<&str, f64>)> = s
+    let preds: Vec<(String, scenario::Predictions)> = s
         .points
         .iter()
         .map(|p| (p.label(), predictions(p)))
@@ -398,9 +397,8 @@ pub(super) fn theory(a: TheoryArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|(label, u)| (label, u.kind(), u.dim(), u.critical_points()))
         .collect();
-    let mut keys: Vec<&str> = preds.iter().flat_map(|p| p.1.keys().copied()).collect();
-    keys.sort_unstable();
-    keys.dedup();
+    let keys: std::collections::BTreeSet<scenario::Prediction> =
+        preds.iter().flat_map(|p| p.1.keys().copied()).collect();
     let mut rows = vec![
         std::iter::once("point".to_string())
             .chain(keys.iter().map(|k| k.to_string()))

@@ -13,7 +13,7 @@ use crate::io::write_atomic;
 use crate::stats::gradient_noise::NoiseReport;
 use crate::trainer::config::{self, Checkpoint};
 use crate::trainer::model::Model;
-use crate::trainer::{RunReport, TrainConfig};
+use crate::trainer::{DatasetKind, RunReport, TrainConfig};
 
 /// Arguments of `levylab train`.
 #[derive(Debug, Args)]
@@ -38,7 +38,7 @@ pub struct TrainArgs {
 struct Summary<'a> {
     config: &'a str,
     source: String,
-    dataset: &'a str,
+    dataset: DatasetKind,
     train_examples: usize,
     test_examples: usize,
     version: &'static str,
@@ -244,7 +244,7 @@ pub(super) fn run(a: TrainArgs) -> anyhow::Result<()> {
         let summary = Summary {
             config: &cfg.name,
             source: cfg.source.display().to_string(),
-            dataset: &cfg.dataset,
+            dataset: cfg.dataset,
             train_examples: train.len(),
             test_examples: test.len(),
             version: env!("CARGO_PKG_VERSION"),

@@ -1,7 +1,7 @@
 //! What a run reports: the per-point summary, summary.json, the comparison table, exit_times.csv
 //! and exit_times.png.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use super::ExperimentError;
 use crate::io::write_atomic;
 use crate::plot::{self, Axis, Series};
 use crate::scenario::{
-    self, Point, Scenario, is_exit_side_prediction, is_time_prediction, predictions,
+    self, Point, Prediction, Predictions, Scenario, predictions,
 };
 use crate::sde::Outcome;
 use crate::stats::ExitStats;
@@ -81,9 +81,9 @@ pub struct PointSummary {
     /// Wall time of this point.
     pub wall_seconds: f64,
     /// Applicable theory predictions.
-    pub theory: BTreeMap<String, f64>,
+    pub theory: Predictions,
     /// Monte Carlo / theory for each time prediction (exit fraction / probability for the exit-side keys).
-    pub ratio: BTreeMap<String, f64>,
+    pub ratio: Predictions,
     /// For an event with several targets (a `transition` or `reach` of minima in ℝᵈ): per target,
     /// the exits that reached it, their share of all exits, and that share's small-noise theory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,7 +104,7 @@ pub struct TargetShare {
     /// Its binomial standard error √(p(1 − p)/exits).
     pub share_se: Option<f64>,
     /// The small-noise probability of reaching this target first, by law (`kramers`, `levy_ip`).
-    pub theory: BTreeMap<String, f64>,
+    pub theory: Predictions,
 }
 
 /// The per-target shares of point `p`'s exits, beside their theory (None for single-target events).
@@ -125,11 +125,7 @@ fn target_shares(p: &Point, stats: &ExitStats, exited: u64) -> Option<Vec<Target
                     reached,
                     share,
                     share_se: share.map(|p| (p * (1.0 - p) / n).sqrt()),
-                    theory: t
-                        .theory
-                        .into_iter()
-                        .map(|(k, v)| (k.to_string(), v))
-                        .collect(),
+                    theory: t.theory,
                 }
             })
             .collect(),
@@ -247,8 +243,8 @@ pub fn summarize_run(p: &Point, r: &super::PointRun) -> PointSummary {
         s.ratio = s
             .theory
             .iter()
-            .filter(|(k, _)| is_time_prediction(k))
-            .map(|(k, v)| (k.clone(), e.mean / v))
+            .filter(|(k, _)| k.is_time())
+            .map(|(&k, v)| (k, e.mean / v))
             .collect();
         s.ams = Some(AmsSummary {
             p: e.p,
@@ -280,21 +276,21 @@ pub fn summarize(p: &Point, stats: &ExitStats, steps: u64, wall: f64) -> PointSu
     let theory = predictions(p);
     let mut ratio = BTreeMap::new();
     for (&k, &v) in &theory {
-        let mc = if is_time_prediction(k) {
+        let mc = if k.is_time() {
             e.mean.map(|b| b.0.value)
-        } else if is_exit_side_prediction(k) {
+        } else if k.is_exit_side() {
             e.high_fraction.map(|h| h.value)
         } else {
             None
         };
         if let Some(m) = mc {
-            ratio.insert(k.to_string(), m / v);
+            ratio.insert(k, m / v);
         }
     }
     let mut noise = BTreeMap::new();
     noise.insert(
         "kind".to_string(),
-        serde_json::Value::from(p.noise.kind.clone()),
+        serde_json::to_value(p.noise.kind).expect("noise kinds serialize"),
     );
     for (k, v) in &p.noise.values {
         noise.insert(k.clone(), serde_json::Value::from(*v));
@@ -340,10 +336,7 @@ pub fn summarize(p: &Point, stats: &ExitStats, steps: u64, wall: f64) -> PointSu
         ams: None,
         steps,
         wall_seconds: wall,
-        theory: theory
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
+        theory,
         ratio,
         targets: target_shares(p, stats, e.exited),
     }
@@ -384,23 +377,15 @@ pub(crate) fn opt(v: Option<f64>) -> String {
 
 /// The comparison table: one row per point.
 pub fn table(points: &[PointSummary]) -> String {
-    let keys: Vec<&str> = {
-        // Error estimates stay in summary.json; the table shows the values and their ratios.
-        let mut k: Vec<&str> = points
-            .iter()
-            .flat_map(|p| p.theory.keys().map(String::as_str))
-            .filter(|k| {
-                scenario::Prediction::from_key(k)
-                    .is_some_and(|p| p.kind() != scenario::PredictionKind::Error)
-            })
-            .collect();
-        k.sort_unstable();
-        k.dedup();
-        k
-    };
+    // Error estimates stay in summary.json; the table shows the values and their ratios.
+    let keys: BTreeSet<Prediction> = points
+        .iter()
+        .flat_map(|p| p.theory.keys().copied())
+        .filter(|k| k.kind() != scenario::PredictionKind::Error)
+        .collect();
     let two_sided = points.iter().any(|p| {
         p.exit_right_fraction.is_some_and(|f| f > 0.0 && f < 1.0)
-            || p.theory.keys().any(|k| is_exit_side_prediction(k))
+            || p.theory.keys().any(|k| k.is_exit_side())
     });
     let censoring = points.iter().any(|p| p.restricted_mean.is_some());
     let mut head = vec![
@@ -419,7 +404,7 @@ pub fn table(points: &[PointSummary]) -> String {
     }
     for k in &keys {
         head.push(k.to_string());
-        if is_time_prediction(k) || is_exit_side_prediction(k) {
+        if k.has_ratio() {
             head.push(format!("MC/{k}"));
         }
     }
@@ -464,9 +449,9 @@ pub fn table(points: &[PointSummary]) -> String {
             r[3] = "-".into();
         }
         for k in &keys {
-            r.push(opt(p.theory.get(*k).copied()));
-            if is_time_prediction(k) || is_exit_side_prediction(k) {
-                r.push(opt(p.ratio.get(*k).copied()));
+            r.push(opt(p.theory.get(k).copied()));
+            if k.has_ratio() {
+                r.push(opt(p.ratio.get(k).copied()));
             }
         }
         rows.push(r);
@@ -646,12 +631,12 @@ pub fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> Result<(), Exp
             })
             .collect();
         all_x.extend(data.iter().map(|d| d.0));
-        let mut theory: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+        let mut theory: BTreeMap<Prediction, Vec<(f64, f64)>> = BTreeMap::new();
         for &i in &idx {
-            for (k, &val) in &points[i].theory {
-                if is_time_prediction(k) {
+            for (&k, &val) in &points[i].theory {
+                if k.is_time() {
                     theory
-                        .entry(k.as_str())
+                        .entry(k)
                         .or_default()
                         .push((first_param(i), val));
                 }

@@ -15,7 +15,7 @@ use crate::io::write_atomic;
 use crate::landscape::{Landscape, Potential, Quartic};
 use crate::noise::{Noise, Param, Stable, StandardStable};
 use crate::plot::{Axis, Panel, Trace};
-use crate::scenario::{self, Scenario};
+use crate::scenario::{self, Prediction, Scenario};
 use crate::sde::{Event, Outcome, Scheme, Simulation, SimulationSpec, exit_sample};
 use crate::stats::tail_index::zero_fraction;
 use crate::stats::{HillK, block_sum, hill, mcculloch};
@@ -806,10 +806,10 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Resu
     let eps = |p: &PointSummary| p.params.get("noise.epsilon").copied().unwrap_or(f64::NAN);
     let inv_s2 = |p: &&PointSummary| 1.0 / sig(p).powi(2);
     let th =
-        |v: &[&PointSummary], key: &str, x: &dyn Fn(&&PointSummary) -> f64| -> Vec<(f64, f64)> {
+        |v: &[&PointSummary], key: Prediction, x: &dyn Fn(&&PointSummary) -> f64| -> Vec<(f64, f64)> {
             let mut t: Vec<(f64, f64)> = v
                 .iter()
-                .filter_map(|p| Some((x(p), *p.theory.get(key)?)))
+                .filter_map(|p| Some((x(p), *p.theory.get(&key)?)))
                 .collect();
             t.sort_by(|a, b| a.0.total_cmp(&b.0));
             t.dedup_by(|a, b| a.0 == b.0);
@@ -846,7 +846,7 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Resu
                     Trace {
                         label: "direct Monte Carlo".into(),
                         markers: br.iter().filter_map(|p| marker(p, inv_s2(p))).collect(),
-                        dashed: vec![("exact (quadrature)".into(), th(&all_br, "mfpt_exact", &inv_s2)), ("Eyring–Kramers (crossing)".into(), th(&all_br, "kramers", &inv_s2))],
+                        dashed: vec![("exact (quadrature)".into(), th(&all_br, Prediction::MfptExact, &inv_s2)), ("Eyring–Kramers (crossing)".into(), th(&all_br, Prediction::Kramers, &inv_s2))],
                         ..Default::default()
                     },
                     Trace {
@@ -866,8 +866,8 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Resu
                     label: "direct Monte Carlo".into(),
                     markers: lv.iter().filter_map(|p| marker(p, eps(p))).collect(),
                     dashed: vec![
-                        ("exact (nonlocal solver)".into(), th(&lv, "levy_exact", &|p| eps(p))),
-                        ("Imkeller–Pavlyukevich α/(c_α ε^α)".into(), th(&lv, "levy_ip", &|p| eps(p))),
+                        ("exact (nonlocal solver)".into(), th(&lv, Prediction::LevyExact, &|p| eps(p))),
+                        ("Imkeller–Pavlyukevich α/(c_α ε^α)".into(), th(&lv, Prediction::LevyIp, &|p| eps(p))),
                     ],
                     color: 1,
                     ..Default::default()
@@ -942,7 +942,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
     let mut s = embedded("width-vs-height")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
-    let series = |variant: &str, key: &str, col: usize, label: &str, theory: &[&str]| -> Trace {
+    let series = |variant: &str, key: &str, col: usize, label: &str, theory: &[Prediction]| -> Trace {
         let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
         Trace {
             label: label.into(),
@@ -956,7 +956,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
                     (
                         format!("{label}: {t}"),
                         pts.iter()
-                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(*t)?)))
+                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(t)?)))
                             .collect(),
                     )
                 })
@@ -975,13 +975,13 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
                 "against basin width w (H = 0.25)",
                 axis("basin width w", true),
                 axis("mean exit time (time units)", true),
-                vec![series("brownian-width", "landscape.width", 0, "Brownian", &["mfpt_exact"]), series("levy-width", "landscape.width", 1, "Lévy", &["levy_exact", "levy_ip"])],
+                vec![series("brownian-width", "landscape.width", 0, "Brownian", &[Prediction::MfptExact]), series("levy-width", "landscape.width", 1, "Lévy", &[Prediction::LevyExact, Prediction::LevyIp])],
             ),
             panel(
                 "against barrier height H (w = 1)",
                 axis("barrier height H", false),
                 axis("mean exit time (time units)", true),
-                vec![series("brownian-height", "landscape.height", 0, "Brownian", &["mfpt_exact"]), series("levy-height", "landscape.height", 1, "Lévy", &["levy_exact", "levy_ip"])],
+                vec![series("brownian-height", "landscape.height", 0, "Brownian", &[Prediction::MfptExact]), series("levy-height", "landscape.height", 1, "Lévy", &[Prediction::LevyExact, Prediction::LevyIp])],
             ),
         ],
     )
@@ -991,7 +991,7 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
     let mut s = embedded("sgd-step-size")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
-    let tr = |variant: &str, col: usize, label: &str, theory: &[(&str, &str)]| -> Trace {
+    let tr = |variant: &str, col: usize, label: &str, theory: &[(Prediction, &str)]| -> Trace {
         let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
         let eta = |p: &&PointSummary| p.params.get("sgd.step_size").copied().unwrap_or(f64::NAN);
         Trace {
@@ -1003,7 +1003,7 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
                     (
                         name.to_string(),
                         pts.iter()
-                            .filter_map(|p| Some((eta(p), *p.theory.get(*key)?)))
+                            .filter_map(|p| Some((eta(p), *p.theory.get(key)?)))
                             .collect(),
                     )
                 })
@@ -1022,8 +1022,8 @@ fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
             axis("step size η", true),
             axis("exit time = iterations × η", true),
             vec![
-                tr("recursion", 0, "SGD recursion", &[("levy_ip", "Imkeller–Pavlyukevich at ε = η^((α−1)/α)·σ")]),
-                tr("continuous", 1, "continuous SDE", &[("levy_exact", "continuous SDE: exact (nonlocal solver)")]),
+                tr("recursion", 0, "SGD recursion", &[(Prediction::LevyIp, "Imkeller–Pavlyukevich at ε = η^((α−1)/α)·σ")]),
+                tr("continuous", 1, "continuous SDE", &[(Prediction::LevyExact, "continuous SDE: exact (nonlocal solver)")]),
             ],
         )],
     )

@@ -14,10 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use predict::{
-    Prediction, PredictionKind, TargetTheory, is_exit_side_prediction, is_time_prediction,
-    predictions, target_shares,
-};
+pub use predict::{Prediction, PredictionKind, Predictions, TargetTheory, predictions, target_shares};
 
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};
@@ -70,11 +67,23 @@ pub struct Point {
     pub rare_event: Option<AmsConfig>,
 }
 
+/// The noise kinds of a scenario's `[noise]` table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoiseKind {
+    /// Brownian motion, `sigma` (in ℝᵈ with an optional covariance).
+    Brownian,
+    /// α-stable, `alpha`, `beta`, `epsilon` (in ℝᵈ with a `shape`).
+    Stable,
+    /// Brownian plus α-stable.
+    Mixed,
+}
+
 /// The noise of a point as the user gave it (plus what was derived from an `[sgd]` table).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct NoiseSpec {
-    /// `brownian`, `stable` or `mixed`.
-    pub kind: String,
+    /// Which noise it is.
+    pub kind: NoiseKind,
     /// The noise parameters by name.
     pub values: Vec<(String, f64)>,
     /// Where α came from, when it was read from a training summary.
@@ -573,7 +582,7 @@ fn validate_point(
     let PointNoise {
         noise,
         dt,
-        scheme_name,
+        scheme,
         spec,
     } = point_noise(r, &integ, ctx)?;
     let rare_event = r
@@ -593,7 +602,7 @@ fn validate_point(
                 raw: r,
                 noise,
                 dt,
-                scheme_name,
+                scheme,
                 bridge: integ.bridge,
             },
             ctx,
@@ -615,7 +624,7 @@ fn validate_point(
             noise,
             dt,
             horizon: r.horizon,
-            scheme_name,
+            scheme,
             bridge: integ.bridge,
         };
         Model::Line(line_model(parts, &r.event, ctx)?)
@@ -641,14 +650,14 @@ fn alpha_of(r: &RawScenario, ctx: &Ctx) -> Result<(Option<f64>, Option<String>),
             alpha: AlphaSpec::From(f),
             ..
         } => {
-            let (a, desc) = crate::trainer::measured_alpha(
-                Path::new(&f.from),
-                f.run,
-                f.checkpoint,
-                &f.method,
-                &f.set,
-            )
-            .map_err(|m| ctx.err("noise.alpha", m))?;
+            let at = crate::trainer::alpha_handoff::AlphaSelector {
+                run: f.run,
+                checkpoint: f.checkpoint,
+                method: f.method,
+                set: f.set,
+            };
+            let (a, desc) = crate::trainer::measured_alpha(Path::new(&f.from), at)
+                .map_err(|e| ctx.err("noise.alpha", e.to_string()))?;
             if !(a > 0.0 && a <= 2.0) {
                 return Err(ctx.err(
                     "noise.alpha",
@@ -662,9 +671,9 @@ fn alpha_of(r: &RawScenario, ctx: &Ctx) -> Result<(Option<f64>, Option<String>),
 }
 
 /// How a noise was specified, for the summary.
-fn noise_spec(kind: &str, values: &[(&str, f64)]) -> NoiseSpec {
+fn noise_spec(kind: NoiseKind, values: &[(&str, f64)]) -> NoiseSpec {
     NoiseSpec {
-        kind: kind.into(),
+        kind,
         values: values.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
         alpha_source: None,
     }
@@ -678,7 +687,7 @@ fn sgd_noise(
     sgd: &raw::RawSgd,
     integ: &raw::RawIntegrator,
     ctx: &Ctx,
-) -> Result<(Noise, f64, Option<String>, NoiseSpec), ConfigError> {
+) -> Result<(Noise, f64, Option<Scheme>, NoiseSpec), ConfigError> {
     if integ.dt.is_some() {
         return Err(ctx.err(
             "integrator.dt",
@@ -707,7 +716,7 @@ fn sgd_noise(
         epsilon,
     };
     let mut spec = noise_spec(
-        "stable",
+        NoiseKind::Stable,
         &[
             ("alpha", alpha),
             ("beta", beta),
@@ -719,9 +728,9 @@ fn sgd_noise(
     Ok(match sgd.dt {
         Some(fine) => {
             spec.values.push(("sgd.dt".into(), fine));
-            (noise, fine, integ.scheme.clone(), spec)
+            (noise, fine, integ.scheme, spec)
         }
-        None => (noise, sgd.step_size, Some("euler".to_string()), spec),
+        None => (noise, sgd.step_size, Some(Scheme::Euler), spec),
     })
 }
 
@@ -730,7 +739,7 @@ fn sgd_noise(
 struct PointNoise {
     noise: Noise,
     dt: f64,
-    scheme_name: Option<String>,
+    scheme: Option<Scheme>,
     spec: NoiseSpec,
 }
 
@@ -741,7 +750,7 @@ fn point_noise(
     ctx: &Ctx,
 ) -> Result<PointNoise, ConfigError> {
     let (alpha_value, alpha_source) = alpha_of(r, ctx)?;
-    let (noise, dt, scheme_name, spec) = match (&r.noise, &r.sgd) {
+    let (noise, dt, scheme, spec) = match (&r.noise, &r.sgd) {
         (
             RawNoise::Stable {
                 epsilon: None,
@@ -772,7 +781,7 @@ fn point_noise(
             let (noise, spec) = match n.clone() {
                 RawNoise::Brownian { sigma, .. } => (
                     Noise::Brownian { sigma },
-                    noise_spec("brownian", &[("sigma", sigma)]),
+                    noise_spec(NoiseKind::Brownian, &[("sigma", sigma)]),
                 ),
                 RawNoise::Stable { epsilon, beta, .. } => {
                     let alpha = alpha_value.unwrap_or(f64::NAN);
@@ -784,7 +793,7 @@ fn point_noise(
                             epsilon,
                         },
                         noise_spec(
-                            "stable",
+                            NoiseKind::Stable,
                             &[("alpha", alpha), ("beta", beta), ("epsilon", epsilon)],
                         ),
                     )
@@ -803,7 +812,7 @@ fn point_noise(
                         sigma_b,
                     },
                     noise_spec(
-                        "mixed",
+                        NoiseKind::Mixed,
                         &[
                             ("alpha", alpha),
                             ("beta", beta),
@@ -813,7 +822,7 @@ fn point_noise(
                     ),
                 ),
             };
-            (noise, dt, integ.scheme.clone(), spec)
+            (noise, dt, integ.scheme, spec)
         }
     };
     let spec = NoiseSpec {
@@ -836,7 +845,7 @@ fn point_noise(
     Ok(PointNoise {
         noise,
         dt,
-        scheme_name,
+        scheme,
         spec,
     })
 }
@@ -848,7 +857,7 @@ struct ModelParts {
     noise: Noise,
     dt: f64,
     horizon: f64,
-    scheme_name: Option<String>,
+    scheme: Option<Scheme>,
     bridge: bool,
 }
 
@@ -860,7 +869,7 @@ fn line_model(parts: ModelParts, event: &RawEvent, ctx: &Ctx) -> Result<Simulati
         noise,
         dt,
         horizon,
-        scheme_name,
+        scheme,
         bridge,
     } = parts;
     if dim != 1 {
@@ -869,25 +878,11 @@ fn line_model(parts: ModelParts, event: &RawEvent, ctx: &Ctx) -> Result<Simulati
             format!("is {dim}: more than one dimension needs a d-dimensional event (ball, box, halfspace, transition, reach)"),
         ));
     }
-    let scheme = match scheme_name.as_deref() {
-        None => {
-            if land.drift_flow(0.5, dt).is_some() {
-                Scheme::Split
-            } else {
-                Scheme::Implicit
-            }
-        }
-        Some(name) => Scheme::from_name(name).ok_or_else(|| {
-            let names: Vec<String> = Scheme::ALL
-                .iter()
-                .map(|s| format!("{:?}", s.name()))
-                .collect();
-            ctx.err(
-                "integrator.scheme",
-                format!("must be one of {}, got {name:?}", names.join(", ")),
-            )
-        })?,
-    };
+    let scheme = scheme.unwrap_or(if land.drift_flow(0.5, dt).is_some() {
+        Scheme::Split
+    } else {
+        Scheme::Implicit
+    });
     let cp = land.critical_points();
     let (start, event) = build_event(event, &cp, ctx)?;
     let sim = Simulation::new(SimulationSpec {
@@ -911,12 +906,8 @@ fn sde_error(e: &SdeError, ctx: &Ctx) -> ConfigError {
 
 /// Validates `[rare_event]`.
 fn rare_event(re: &raw::RawRareEvent, ctx: &Ctx) -> Result<AmsConfig, ConfigError> {
-    if re.method != "ams" {
-        return Err(ctx.err(
-            "rare_event.method",
-            format!("must be \"ams\", got {:?}", re.method),
-        ));
-    }
+    // The only method; serde refuses any other name.
+    let raw::RareEventMethod::Ams = re.method;
     let d = AmsConfig::default();
     let count = |field: &str, v: Option<i64>, default: usize, min: i64| match v {
         None => Ok(default),

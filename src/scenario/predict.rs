@@ -27,6 +27,8 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 use super::{Model, Point};
 use crate::landscape::surface::{Separable, Surface};
 use crate::landscape::{CriticalPoints, Landscape, Potential};
@@ -38,7 +40,7 @@ use crate::theory;
 
 /// Every applicable theory prediction for a point, by name. Predictions that fail numerically (e.g.
 /// an exact time beyond the f64 range) are left out.
-pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
+pub fn predictions(p: &Point) -> Predictions {
     match &p.model {
         Model::Space(sim) => space_predictions(sim),
         Model::Line(sim) => line_predictions(sim),
@@ -48,7 +50,7 @@ pub fn predictions(p: &Point) -> BTreeMap<&'static str, f64> {
 /// The predictions for a d-dimensional point: exact formulas for a flat landscape in a ball, and
 /// the exact 1-D theory of the projected process for a separable landscape with a halfspace event
 /// on one of its (rotated) axes.
-fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
+fn space_predictions(sim: &SpaceSimulation) -> Predictions {
     let mut out = BTreeMap::new();
     let spec = sim.spec();
     let d = sim.dim();
@@ -62,7 +64,7 @@ fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
             match (noise.covariance(), noise.stable_part()) {
                 (Some(c), None) if isotropic_cov => put(
                     &mut out,
-                    Prediction::MfptExact.key(),
+                    Prediction::MfptExact,
                     theory::brownian_ball_exit_time(c[0].sqrt(), *radius, x, d).ok(),
                 ),
                 (None, Some(s))
@@ -71,7 +73,7 @@ fn space_predictions(sim: &SpaceSimulation) -> BTreeMap<&'static str, f64> {
                 {
                     put(
                         &mut out,
-                        Prediction::Getoor.key(),
+                        Prediction::Getoor,
                         theory::getoor_exit_time(s.alpha, s.epsilon, *radius, x, d).ok(),
                     )
                 }
@@ -152,7 +154,7 @@ fn minimum_transitions(
     sim: &SpaceSimulation,
     u: &Surface,
     targets: &[Vec<f64>],
-    out: &mut BTreeMap<&'static str, f64>,
+    out: &mut Predictions,
 ) {
     let Some(c) = ChainSetup::new(sim, u, targets) else {
         return;
@@ -167,12 +169,12 @@ fn minimum_transitions(
                     theory::chain_absorption_time(&q, &c.is_target(), &vec![0.0; c.minima], c.own)
                         .ok()
                 };
-                put(out, Prediction::Kramers.key(), value);
+                put(out, Prediction::Kramers, value);
             }
         }
         (None, Some(st)) if st.alpha < 2.0 && c.all_others() => put(
             out,
-            Prediction::LevyIp.key(),
+            Prediction::LevyIp,
             theory::space::levy_basin_exit_time(u, c.own, st).ok(),
         ),
         _ => {}
@@ -187,7 +189,7 @@ pub struct TargetTheory {
     /// The target point.
     pub at: Vec<f64>,
     /// The small-noise probability that this target is the one reached, by law.
-    pub theory: BTreeMap<&'static str, f64>,
+    pub theory: Predictions,
 }
 
 /// For a point whose event has several targets (a `transition` or `reach` in ℝᵈ), per target the
@@ -222,10 +224,10 @@ pub fn target_shares(p: &Point) -> Option<Vec<TargetTheory>> {
     let chain = match (c.sigma, spec.noise.stable_part()) {
         (Some(s), None) => theory::space::kramers_chain(u, s)
             .ok()
-            .map(|q| (Prediction::Kramers.key(), q)),
+            .map(|q| (Prediction::Kramers, q)),
         (None, Some(st)) if st.alpha < 2.0 => theory::space::levy_chain(u, st)
             .ok()
-            .map(|q| (Prediction::LevyIp.key(), q)),
+            .map(|q| (Prediction::LevyIp, q)),
         _ => None,
     };
     if let Some((key, q)) = chain
@@ -324,7 +326,7 @@ fn projected_line(
 }
 
 /// The predictions for a 1-D point.
-fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
+fn line_predictions(sim: &Simulation) -> Predictions {
     let mut out = BTreeMap::new();
     {
         {
@@ -349,13 +351,13 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                     Event::Boundaries { lo, hi } => {
                         put(
                             &mut out,
-                            Prediction::MfptExact.key(),
+                            Prediction::MfptExact,
                             theory::mean_first_passage_interval(u, x0, lo, hi, s).ok(),
                         );
                         if let Some(i) = cp.basin_of(x0) {
                             put(
                                 &mut out,
-                                Prediction::Kramers.key(),
+                                Prediction::Kramers,
                                 brownian_chain_time(u, &cp, s, i, lo, hi),
                             );
                         }
@@ -365,7 +367,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         if !flat {
                             put(
                                 &mut out,
-                                Prediction::MfptExact.key(),
+                                Prediction::MfptExact,
                                 theory::mean_first_passage(u, x0, edge, s).ok(),
                             );
                         }
@@ -376,7 +378,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         {
                             put(
                                 &mut out,
-                                Prediction::Kramers.key(),
+                                Prediction::Kramers,
                                 hitting_time(&q, &cp, i, j),
                             );
                         }
@@ -413,8 +415,8 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                 };
                 let n = theory::nonlocal::DEFAULT_INTERVALS;
                 if let Ok(v) = problem.mean_exit_time(x0, n) {
-                    put(&mut out, Prediction::LevyExact.key(), Some(v.value));
-                    put(&mut out, Prediction::LevyExactError.key(), Some(v.error));
+                    put(&mut out, Prediction::LevyExact, Some(v.value));
+                    put(&mut out, Prediction::LevyExactError, Some(v.error));
                 }
                 if let Event::Boundaries { lo, hi } = ev
                     && lo.is_finite()
@@ -422,7 +424,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                 {
                     put(
                         &mut out,
-                        Prediction::LevyExactRight.key(),
+                        Prediction::LevyExactRight,
                         problem.exit_right_probability(x0, n).ok().map(|v| v.value),
                     );
                 }
@@ -445,7 +447,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         } else {
                             theory::free_exit_time(alpha, beta, epsilon, lo, hi, x0)
                         };
-                        put(&mut out, Prediction::Getoor.key(), exact.ok());
+                        put(&mut out, Prediction::Getoor, exact.ok());
                     }
                 } else if alpha < 2.0 {
                     if let (Some(m), Some(i)) = (basin_min, cp.basin_of(x0)) {
@@ -455,7 +457,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                             Event::Boundaries { lo, hi } if blo <= lo && hi <= bhi => {
                                 put(
                                     &mut out,
-                                    Prediction::LevyIp.key(),
+                                    Prediction::LevyIp,
                                     theory::levy_exit_time_skewed(
                                         alpha,
                                         beta,
@@ -467,7 +469,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                                 );
                                 if lo.is_finite() && hi.is_finite() {
                                     out.insert(
-                                        Prediction::LevyIpRight.key(),
+                                        Prediction::LevyIpRight,
                                         theory::levy_exit_right_probability_skewed(
                                             alpha,
                                             beta,
@@ -485,7 +487,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                                 {
                                     put(
                                         &mut out,
-                                        Prediction::LevyIp.key(),
+                                        Prediction::LevyIp,
                                         levy_transition_chain_time(&mc.rates, &cp, i, lo, hi),
                                     );
                                 }
@@ -498,7 +500,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                                 {
                                     put(
                                         &mut out,
-                                        Prediction::LevyIp.key(),
+                                        Prediction::LevyIp,
                                         hitting_time(&mc.rates, &cp, i, j),
                                     );
                                 }
@@ -514,7 +516,7 @@ fn line_predictions(sim: &Simulation) -> BTreeMap<&'static str, f64> {
                         )
                         && (cp.minima.len() > 2 || (mc.stationary[i] - 0.5).abs() > 1e-9)
                     {
-                        out.insert(Prediction::MarkovOccupancy.key(), mc.stationary[i]);
+                        out.insert(Prediction::MarkovOccupancy, mc.stationary[i]);
                     }
                 }
             }
@@ -610,41 +612,49 @@ pub enum PredictionKind {
 
 /// Every theory prediction levylab makes: one name (the key in summary.json), one description and
 /// one kind each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// The variants are declared in the alphabetical order of their keys, so that a
+/// `BTreeMap<Prediction, _>` iterates (and serializes) in the order a map keyed by the key strings
+/// did; `tests::variants_are_in_key_order` holds that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Prediction {
-    /// Exact mean first-passage time of the Brownian SDE (quadrature).
-    MfptExact,
+    /// Exact mean exit time of free α-stable motion from an interval or ball (Getoor; skewed: the
+    /// strictly stable law of `theory::free`).
+    Getoor,
     /// Eyring–Kramers (multi-well chain of Kramers rates).
     Kramers,
-    /// Imkeller–Pavlyukevich small-noise law for α-stable noise.
-    LevyIp,
     /// Exact mean exit time of the α-stable SDE (nonlocal solver).
     LevyExact,
     /// Error estimate of `levy_exact` (difference of two grids).
     LevyExactError,
-    /// Exact mean exit time of free α-stable motion from an interval or ball (Getoor; skewed: the
-    /// strictly stable law of `theory::free`).
-    Getoor,
-    /// Imkeller–Pavlyukevich probability to leave through the upper end.
-    LevyIpRight,
     /// Exact probability to leave through the upper end (nonlocal solver).
     LevyExactRight,
+    /// Imkeller–Pavlyukevich small-noise law for α-stable noise.
+    LevyIp,
+    /// Imkeller–Pavlyukevich probability to leave through the upper end.
+    LevyIpRight,
     /// Stationary occupancy of the start well.
     MarkovOccupancy,
+    /// Exact mean first-passage time of the Brownian SDE (quadrature).
+    MfptExact,
 }
 
+/// Theory predictions by name; iterates in the alphabetical order of the keys.
+pub type Predictions = BTreeMap<Prediction, f64>;
+
 impl Prediction {
-    /// Every prediction.
+    /// Every prediction, in the order of their keys.
     pub const ALL: [Prediction; 9] = [
-        Prediction::MfptExact,
+        Prediction::Getoor,
         Prediction::Kramers,
-        Prediction::LevyIp,
         Prediction::LevyExact,
         Prediction::LevyExactError,
-        Prediction::Getoor,
-        Prediction::LevyIpRight,
         Prediction::LevyExactRight,
+        Prediction::LevyIp,
+        Prediction::LevyIpRight,
         Prediction::MarkovOccupancy,
+        Prediction::MfptExact,
     ];
 
     /// The key in summary.json and the table.
@@ -676,25 +686,72 @@ impl Prediction {
         }
     }
 
-    /// The prediction with this key.
-    pub fn from_key(key: &str) -> Option<Prediction> {
-        Prediction::ALL.into_iter().find(|p| p.key() == key)
+    /// Whether it is a mean time (compared with the Monte Carlo mean and drawn in time plots), as
+    /// opposed to an exit-side probability, an occupancy or an error estimate.
+    pub fn is_time(self) -> bool {
+        self.kind() == PredictionKind::Time
+    }
+
+    /// Whether it is the probability to leave through the upper end.
+    pub fn is_exit_side(self) -> bool {
+        self.kind() == PredictionKind::ExitSide
+    }
+
+    /// Whether the summary gives a Monte Carlo ratio for it (a time or an exit side).
+    pub fn has_ratio(self) -> bool {
+        self.is_time() || self.is_exit_side()
     }
 }
 
-/// Whether a prediction key is a mean time (compared with the Monte Carlo mean and drawn in time
-/// plots), as opposed to an exit-side probability, an occupancy or an error estimate.
-pub fn is_time_prediction(key: &str) -> bool {
-    Prediction::from_key(key).is_some_and(|p| p.kind() == PredictionKind::Time)
+impl std::fmt::Display for Prediction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
 }
 
-/// Whether a prediction key is the probability to leave through the upper end.
-pub fn is_exit_side_prediction(key: &str) -> bool {
-    Prediction::from_key(key).is_some_and(|p| p.kind() == PredictionKind::ExitSide)
+impl std::str::FromStr for Prediction {
+    type Err = String;
+
+    /// The prediction with this key; the error lists the keys.
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        Prediction::ALL
+            .into_iter()
+            .find(|p| p.key() == key)
+            .ok_or_else(|| {
+                let keys: Vec<&str> = Prediction::ALL.iter().map(|p| p.key()).collect();
+                format!("unknown prediction `{key}` (one of {})", keys.join(", "))
+            })
+    }
 }
 
-fn put(out: &mut BTreeMap<&'static str, f64>, key: &'static str, v: Option<f64>) {
+fn put(out: &mut Predictions, key: Prediction, v: Option<f64>) {
     if let Some(v) = v.filter(|v| v.is_finite()) {
         out.insert(key, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Ord` (declaration order) and the keys' alphabetical order agree, so maps keyed by
+    /// `Prediction` serialize as maps keyed by the key strings did; `ALL` lists every variant once.
+    #[test]
+    fn variants_are_in_key_order() {
+        let keys: Vec<&str> = Prediction::ALL.iter().map(|p| p.key()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(keys, sorted);
+        assert!(Prediction::ALL.windows(2).all(|w| w[0] < w[1]));
+        for p in Prediction::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.key());
+            assert_eq!(p.key().parse::<Prediction>(), Ok(p));
+            let map: Predictions = [(p, 1.5)].into();
+            let text = serde_json::to_string(&map).unwrap();
+            assert_eq!(text, format!("{{\"{}\":1.5}}", p.key()));
+            assert_eq!(serde_json::from_str::<Predictions>(&text).unwrap(), map);
+        }
+        assert!("kramer".parse::<Prediction>().is_err());
     }
 }

@@ -3,6 +3,8 @@
 use serde::Deserialize;
 
 use crate::noise::vector::Shape;
+use crate::sde::Scheme;
+use crate::trainer::alpha_handoff::{AlphaMethod, MeasurementSet};
 
 /// `[output]`: which files a run writes beyond summary.json and the PNG.
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -38,11 +40,19 @@ pub(crate) enum Direction {
     Left,
 }
 
+/// `[rare_event] method`.
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RareEventMethod {
+    /// Adaptive multilevel splitting.
+    Ams,
+}
+
 /// `[rare_event]`: estimate the mean exit time by adaptive multilevel splitting.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRareEvent {
-    pub method: String,
+    pub method: RareEventMethod,
     pub replicas: Option<i64>,
     pub runs: Option<i64>,
     pub loops: Option<i64>,
@@ -220,7 +230,7 @@ impl RawNoise {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawIntegrator {
-    pub scheme: Option<String>,
+    pub scheme: Option<Scheme>,
     pub dt: Option<f64>,
     #[serde(default = "yes")]
     pub bridge: bool,
@@ -293,18 +303,12 @@ pub(crate) struct RawAlphaFrom {
     pub run: usize,
     #[serde(default = "last")]
     pub checkpoint: i64,
-    #[serde(default = "paper")]
-    pub method: String,
-    #[serde(default = "train_set")]
-    pub set: String,
+    #[serde(default)]
+    pub method: AlphaMethod,
+    #[serde(default)]
+    pub set: MeasurementSet,
 }
 
 fn last() -> i64 {
     -1
-}
-fn paper() -> String {
-    "paper".into()
-}
-fn train_set() -> String {
-    "train".into()
 }

@@ -340,7 +340,7 @@ pub(super) struct SpaceParts<'a> {
     pub raw: &'a RawScenario,
     pub noise: Noise,
     pub dt: f64,
-    pub scheme_name: Option<String>,
+    pub scheme: Option<Scheme>,
     pub bridge: bool,
 }
 
@@ -350,7 +350,7 @@ pub(super) fn space_model(parts: SpaceParts, ctx: &Ctx) -> Result<SpaceSimulatio
         raw,
         noise,
         dt,
-        scheme_name,
+        scheme,
         bridge,
     } = parts;
     let surface = build_surface(&raw.landscape, ctx)?;
@@ -479,15 +479,16 @@ pub(super) fn space_model(parts: SpaceParts, ctx: &Ctx) -> Result<SpaceSimulatio
             ));
         }
     };
-    let scheme = match scheme_name.as_deref() {
+    let scheme = match scheme {
         None if surface.has_drift_flow() => Scheme::Split,
         None => Scheme::Tamed,
-        Some(name) => Scheme::from_name(name).ok_or_else(|| {
-            ctx.err(
+        Some(Scheme::Implicit) => {
+            return Err(ctx.err(
                 "integrator.scheme",
-                format!("must be one of \"euler\", \"tamed\", \"split\", got {name:?}"),
-            )
-        })?,
+                "\"implicit\" is 1-D only; in ℝᵈ use \"euler\", \"tamed\" or \"split\"",
+            ));
+        }
+        Some(s) => s,
     };
     SpaceSimulation::new(SpaceSpec {
         surface,

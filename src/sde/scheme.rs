@@ -41,11 +41,6 @@ impl Scheme {
         Scheme::Split,
     ];
 
-    /// The scheme of a scenario-file name.
-    pub fn from_name(name: &str) -> Option<Scheme> {
-        Scheme::ALL.into_iter().find(|s| s.name() == name)
-    }
-
     /// Name as used in scenario files.
     pub fn name(self) -> &'static str {
         match self {

@@ -35,8 +35,8 @@ struct RawTrain {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawData {
-    #[serde(default = "digits_name")]
-    dataset: String,
+    #[serde(default)]
+    dataset: DatasetKind,
     train_images: Option<PathBuf>,
     train_labels: Option<PathBuf>,
     test_images: Option<PathBuf>,
@@ -50,7 +50,7 @@ struct RawData {
 impl Default for RawData {
     fn default() -> Self {
         RawData {
-            dataset: digits_name(),
+            dataset: DatasetKind::Digits,
             train_images: None,
             train_labels: None,
             test_images: None,
@@ -61,8 +61,51 @@ impl Default for RawData {
     }
 }
 
-fn digits_name() -> String {
-    "digits".into()
+/// Where a configuration's examples come from: `[data] dataset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetKind {
+    /// The embedded 8 × 8 digits, split by `test_fraction`.
+    #[default]
+    Digits,
+    /// Four IDX files (MNIST's format): training and test images and labels.
+    Idx,
+}
+
+impl DatasetKind {
+    /// The name in configuration files and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Digits => "digits",
+            DatasetKind::Idx => "idx",
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `[model] kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModelKind {
+    /// Fully connected (width, depth).
+    #[default]
+    Fc,
+    /// AlexNet-style convolutional (channels, dropout).
+    Alexnet,
+}
+
+impl ModelKind {
+    fn name(self) -> &'static str {
+        match self {
+            ModelKind::Fc => "fc",
+            ModelKind::Alexnet => "alexnet",
+        }
+    }
 }
 fn fifth() -> f64 {
     0.2
@@ -74,8 +117,8 @@ fn yes() -> bool {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawModel {
-    #[serde(default = "fc_kind")]
-    kind: String,
+    #[serde(default)]
+    kind: ModelKind,
     width: Option<i64>,
     depth: Option<i64>,
     bias: Option<bool>,
@@ -83,15 +126,11 @@ struct RawModel {
     dropout: Option<f64>,
 }
 
-fn fc_kind() -> String {
-    "fc".into()
-}
-
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawTrainOpts {
-    #[serde(default = "ce")]
-    loss: String,
+    #[serde(default)]
+    loss: Loss,
     #[serde(default = "lr")]
     learning_rate: f64,
     #[serde(default = "hundred")]
@@ -138,9 +177,6 @@ impl Default for RawNoiseOpts {
     }
 }
 
-fn ce() -> String {
-    "cross-entropy".into()
-}
 fn lr() -> f64 {
     0.1
 }
@@ -214,9 +250,10 @@ pub struct TrainConfig {
     pub description: String,
     /// The file.
     pub source: PathBuf,
-    /// Data set name (`digits` or `idx`).
-    pub dataset: String,
-    data: RawData,
+    /// Where the examples come from.
+    pub dataset: DatasetKind,
+    data: DataSource,
+    normalize: bool,
     /// Runs in sweep order.
     pub runs: Vec<TrainRun>,
 }
@@ -263,8 +300,20 @@ fn set_value(t: &mut toml::Table, path: &str, v: &toml::Value) -> Result<(), Str
     Ok(())
 }
 
-/// The name and the data section of a configuration.
-fn check_header(raw: &RawTrain, src: &str, file: &Path) -> Result<(), ConfigError> {
+/// The validated `[data]` table.
+#[derive(Clone, Debug)]
+enum DataSource {
+    /// The embedded digits, this share held out for testing.
+    Digits { test_fraction: f64 },
+    /// IDX files: (images, labels) for training and for testing.
+    Idx {
+        train: (PathBuf, PathBuf),
+        test: (PathBuf, PathBuf),
+    },
+}
+
+/// Checks the name of a configuration and validates its data section.
+fn check_header(raw: &RawTrain, src: &str, file: &Path) -> Result<DataSource, ConfigError> {
     if raw.name.trim().is_empty() || raw.name.contains(['/', '\\']) || raw.name.starts_with('.') {
         return Err(err(
             src,
@@ -276,44 +325,43 @@ fn check_header(raw: &RawTrain, src: &str, file: &Path) -> Result<(), ConfigErro
             ),
         ));
     }
-    match raw.data.dataset.as_str() {
-        "digits" => {
-            if !(raw.data.test_fraction > 0.0 && raw.data.test_fraction < 1.0) {
+    let d = &raw.data;
+    match d.dataset {
+        DatasetKind::Digits => {
+            if !(d.test_fraction > 0.0 && d.test_fraction < 1.0) {
                 return Err(err(
                     src,
                     file,
                     "data.test_fraction",
-                    format!("must be in (0, 1), got {}", raw.data.test_fraction),
+                    format!("must be in (0, 1), got {}", d.test_fraction),
                 ));
             }
+            Ok(DataSource::Digits {
+                test_fraction: d.test_fraction,
+            })
         }
-        "idx" => {
-            for (k, v) in [
-                ("train_images", &raw.data.train_images),
-                ("train_labels", &raw.data.train_labels),
-                ("test_images", &raw.data.test_images),
-                ("test_labels", &raw.data.test_labels),
-            ] {
-                if v.is_none() {
-                    return Err(err(
+        DatasetKind::Idx => {
+            let need = |k: &str, v: &Option<PathBuf>| {
+                v.clone().ok_or_else(|| {
+                    err(
                         src,
                         file,
                         "data.dataset",
                         format!("\"idx\" needs data.{k}"),
-                    ));
-                }
-            }
-        }
-        other => {
-            return Err(err(
-                src,
-                file,
-                "data.dataset",
-                format!("must be \"digits\" or \"idx\", got {other:?}"),
-            ));
+                    )
+                })
+            };
+            let train = (
+                need("train_images", &d.train_images)?,
+                need("train_labels", &d.train_labels)?,
+            );
+            let test = (
+                need("test_images", &d.test_images)?,
+                need("test_labels", &d.test_labels)?,
+            );
+            Ok(DataSource::Idx { train, test })
         }
     }
-    Ok(())
 }
 
 /// Swept keys with their values, in file order.
@@ -363,31 +411,25 @@ fn model_spec(
     pos: &impl Fn(&str, i64) -> Result<usize, ConfigError>,
     bad: &impl Fn(&str, String) -> ConfigError,
 ) -> Result<ModelSpec, ConfigError> {
-    let (own, foreign): (&[&str], _) = match m.kind.as_str() {
-        "fc" => (
+    let (own, foreign): (&[&str], _) = match m.kind {
+        ModelKind::Fc => (
             &["width", "depth"],
             [
                 ("channels", m.channels.is_some()),
                 ("dropout", m.dropout.is_some()),
             ],
         ),
-        "alexnet" => (
+        ModelKind::Alexnet => (
             &["channels"],
             [("width", m.width.is_some()), ("depth", m.depth.is_some())],
         ),
-        other => {
-            return Err(bad(
-                "model.kind",
-                format!("must be \"fc\" or \"alexnet\", got {other:?}"),
-            ));
-        }
     };
     if let Some((key, _)) = foreign.iter().find(|(_, present)| *present) {
         return Err(bad(
             &format!("model.{key}"),
             format!(
                 "is not a setting of kind = {:?} (it takes {})",
-                m.kind,
+                m.kind.name(),
                 own.iter()
                     .map(|k| format!("model.{k}"))
                     .collect::<Vec<_>>()
@@ -399,10 +441,13 @@ fn model_spec(
         let field = format!("model.{key}");
         match v {
             Some(v) => pos(&field, v),
-            None => Err(bad("model", format!("kind = {:?} needs {field}", m.kind))),
+            None => Err(bad(
+                "model",
+                format!("kind = {:?} needs {field}", m.kind.name()),
+            )),
         }
     };
-    if m.kind == "fc" {
+    if m.kind == ModelKind::Fc {
         return Ok(ModelSpec::Fc {
             width: need("width", m.width)?,
             depth: need("depth", m.depth)?,
@@ -459,16 +504,7 @@ fn train_run(
             format!("must be finite and >= 0, got {}", r.train.weight_decay),
         ));
     }
-    let loss = match r.train.loss.as_str() {
-        "cross-entropy" => Loss::CrossEntropy,
-        "hinge" => Loss::Hinge,
-        other => {
-            return Err(bad(
-                "train.loss",
-                format!("must be \"cross-entropy\" or \"hinge\", got {other:?}"),
-            ));
-        }
-    };
+    let loss = r.train.loss;
     let params: Vec<(String, String)> = assign
         .iter()
         .map(|(k, v)| {
@@ -570,7 +606,7 @@ impl TrainConfig {
         let terr = |e: toml::de::Error| crate::config::toml_error(src, file, &e);
         let doc: toml::Table = toml::from_str(src).map_err(terr)?;
         let raw: RawTrain = toml::from_str(src).map_err(terr)?;
-        check_header(&raw, src, file)?;
+        let data = check_header(&raw, src, file)?;
         let (axes, zip) = sweep_axes(&doc, src, file)?;
         let points = crate::config::combine(&axes, zip).map_err(
             |crate::config::ZipMismatch {
@@ -608,12 +644,19 @@ impl TrainConfig {
                 )
             };
             let r = RawTrain::deserialize(toml::Value::Table(t)).map_err(|e| {
-                err(
-                    src,
-                    file,
-                    "",
-                    format!("{}{note}", e.message().lines().next().unwrap_or("")),
-                )
+                let msg = e.message().lines().next().unwrap_or("");
+                // A swept keyword outside its set (`sweep."train.loss" = ["mse"]`): serde names
+                // the word but not the key, so blame the swept key that holds it.
+                let blamed = msg.strip_prefix("unknown variant ").and_then(|rest| {
+                    let (word, expected) = rest.split_once(", expected ")?;
+                    let word = word.trim_matches('`');
+                    let (key, _) = assign.iter().find(|(_, v)| v.as_str() == Some(word))?;
+                    Some((key, format!("expected {expected}, got {word:?}")))
+                });
+                match blamed {
+                    Some((key, m)) => err(src, file, &format!("sweep.\"{key}\""), m + &note),
+                    None => err(src, file, "", format!("{msg}{note}")),
+                }
             })?;
             runs.push(train_run(&r, &assign, |field, msg| {
                 err(src, file, field, format!("{msg}{note}"))
@@ -623,8 +666,9 @@ impl TrainConfig {
             name: raw.name,
             description: raw.description,
             source: file.into(),
-            dataset: raw.data.dataset.clone(),
-            data: raw.data,
+            dataset: raw.data.dataset,
+            data,
+            normalize: raw.data.normalize,
             runs,
         })
     }
@@ -632,26 +676,16 @@ impl TrainConfig {
     /// Loads the data: (train, test), normalized if requested. The digits split is seeded by the
     /// configuration's first run seed so every run of a sweep sees the same split.
     pub fn load_data(&self) -> Result<(Dataset, Dataset), TrainError> {
-        let (mut tr, mut te) = match self.dataset.as_str() {
-            "idx" => {
-                let need = |p: &Option<PathBuf>| {
-                    p.clone()
-                        .ok_or_else(|| TrainError::Data("idx paths missing".into()))
-                };
-                (
-                    data::read_idx(
-                        &need(&self.data.train_images)?,
-                        &need(&self.data.train_labels)?,
-                    )?,
-                    data::read_idx(
-                        &need(&self.data.test_images)?,
-                        &need(&self.data.test_labels)?,
-                    )?,
-                )
+        let (mut tr, mut te) = match &self.data {
+            DataSource::Idx { train, test } => (
+                data::read_idx(&train.0, &train.1)?,
+                data::read_idx(&test.0, &test.1)?,
+            ),
+            DataSource::Digits { test_fraction } => {
+                data::split(&data::digits()?, *test_fraction, 0)
             }
-            _ => data::split(&data::digits()?, self.data.test_fraction, 0),
         };
-        if self.data.normalize {
+        if self.normalize {
             data::normalize(&mut tr, &mut te);
         }
         Ok((tr, te))
@@ -901,91 +935,6 @@ pub(crate) fn learning_rate(run: &TrainRun, it: usize) -> f64 {
         } else {
             0.25
         }
-}
-
-/// Reads a measured α from a `levylab train` summary.json: run `run` (0-based), checkpoint
-/// `checkpoint` (negative counts from the end: −1 = last), `method` = paper | hill | mcculloch | null,
-/// `set` = train | test. Returns α and a description of where it came from.
-pub fn measured_alpha(
-    path: &Path,
-    run: usize,
-    checkpoint: i64,
-    method: &str,
-    set: &str,
-) -> Result<(f64, String), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        format!(
-            "cannot read {}: {e} (run `levylab train` first)",
-            path.display()
-        )
-    })?;
-    measured_alpha_in(&text, path, run, checkpoint, method, set)
-}
-
-/// [`measured_alpha`] on the text of a summary file (`path` only names it in errors).
-pub fn measured_alpha_in(
-    text: &str,
-    path: &Path,
-    run: usize,
-    checkpoint: i64,
-    method: &str,
-    set: &str,
-) -> Result<(f64, String), String> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| format!("{} is not a levylab train summary: {e}", path.display()))?;
-    let runs = v["runs"]
-        .as_array()
-        .ok_or_else(|| format!("{} has no \"runs\"", path.display()))?;
-    let r = runs
-        .get(run)
-        .ok_or_else(|| format!("{} has {} runs, no run {run}", path.display(), runs.len()))?;
-    let cps = r["checkpoints"]
-        .as_array()
-        .ok_or_else(|| format!("{}: run {run} has no checkpoints", path.display()))?;
-    let idx = if checkpoint < 0 {
-        (cps.len() as i64).saturating_add(checkpoint)
-    } else {
-        checkpoint
-    };
-    let cp = usize::try_from(idx)
-        .ok()
-        .and_then(|i| cps.get(i))
-        .ok_or_else(|| {
-            format!(
-                "{}: run {run} has {} checkpoints, no checkpoint {checkpoint}",
-                path.display(),
-                cps.len()
-            )
-        })?;
-    let noise = &cp[if set == "test" {
-        "noise_test"
-    } else {
-        "noise_train"
-    }];
-    let a = match method {
-        "paper" => noise["paper"]["alpha"].as_f64(),
-        "hill" => noise["hill"].as_f64(),
-        "mcculloch" => noise["mcculloch"].as_f64(),
-        "null" => noise["gaussian_null"].as_f64(),
-        other => {
-            return Err(format!(
-                "method must be paper, hill, mcculloch or null, got {other:?}"
-            ));
-        }
-    }
-    .ok_or_else(|| {
-        format!(
-            "{}: run {run}, checkpoint {checkpoint} has no {method} estimate on the {set} set",
-            path.display()
-        )
-    })?;
-    let desc = format!(
-        "{} run {run} ({}) iteration {} {set} {method}",
-        path.display(),
-        r["label"].as_str().unwrap_or(""),
-        cp["iteration"]
-    );
-    Ok((a, desc))
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use super::gemm::{add_bias, bias_grad, relu_mask, sgd_step, sgemm};
 use crate::rng;
 
 /// Training loss.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Loss {
-    /// Softmax cross-entropy, mean over the batch.
+    /// Softmax cross-entropy, mean over the batch (the default).
+    #[default]
     CrossEntropy,
     /// One-vs-all linear hinge: mean over batch × classes of max(0, 1 − t_c·o_c), t = ±1.
     Hinge,

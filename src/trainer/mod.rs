@@ -11,9 +11,11 @@
 //! * [`gradient_noise`] — the streamed gradient-noise measurement (paper's estimator pooled, per layer, per parameter,
 //!   Gaussian null, Hill, McCulloch, zeros, noise norms);
 //! * [`config`] — the TOML run description with sweeps, and the training loop;
+//! * [`alpha_handoff`] — a measured α read back from a training summary for a scenario's noise;
 //! * [`escape`] — SGD's own escapes from a trained network's minimum, beside the Lévy and Gaussian
 //!   models (the `[escape]` section).
 
+pub mod alpha_handoff;
 pub mod config;
 pub mod conv;
 pub mod data;
@@ -23,7 +25,8 @@ pub mod gradient_noise;
 pub mod mlp;
 pub mod model;
 
-pub use config::{RunReport, TrainConfig, TrainRun, measured_alpha};
+pub use alpha_handoff::measured_alpha;
+pub use config::{DatasetKind, RunReport, TrainConfig, TrainRun};
 
 /// Errors of the trainer.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
-use levylab::scenario::{self, Model, Point, predictions};
+use levylab::scenario::{self, Model, Point, Prediction, predictions};
 use levylab::sde::{AmsConfig, RunConfig, Simulation, exit_sample};
 
 /// The main double well (quartic, ΔU = 1/4), saddle crossing from −1, with `noise` (a TOML table).
@@ -61,7 +61,7 @@ fn agree(what: &str, a: (f64, f64), b: (f64, f64)) {
 fn brownian_ams_matches_exact_mean_times_from_625_to_1e10() {
     for (sigma, seed) in [(0.3, 1u64), (0.2, 2), (0.15, 3)] {
         let p = double_well(&format!("kind = \"brownian\"\nsigma = {sigma}"));
-        let exact = predictions(&p)["mfpt_exact"];
+        let exact = predictions(&p)[&Prediction::MfptExact];
         let t = std::time::Instant::now();
         let e = sim(&p).ams(&cfg(400), seed);
         eprintln!(
@@ -104,7 +104,7 @@ fn ams_agrees_with_direct_monte_carlo_where_both_run() {
             (e.mean, e.mean_se),
             (direct.value, direct.std_err),
         );
-        if let Some(&exact) = predictions(&p).get("levy_exact") {
+        if let Some(&exact) = predictions(&p).get(&Prediction::LevyExact) {
             agree("AMS vs levy_exact", (e.mean, e.mean_se), (exact, 0.0));
             // Many cycles exit by a jump from below Σ (38 % here): without the q term the mean
             // would be far too long.
@@ -151,7 +151,7 @@ fn rare_event_tables_are_validated_and_reported() {
     let bad = [
         (
             "method = \"splitting\"",
-            "rare_event.method must be \"ams\", got \"splitting\"",
+            "rare_event.method expected `ams`, got \"splitting\"",
         ),
         (
             "method = \"ams\"\nreplicas = 1",

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use levylab::io::{Column, parse_text, read_npy};
 use levylab::scenario;
-use levylab::trainer::{TrainConfig, config::measured_alpha_in, data};
+use levylab::trainer::alpha_handoff::{
+    AlphaMethod, AlphaSelector, MeasurementSet, measured_alpha_in,
+};
+use levylab::trainer::{TrainConfig, data};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -203,14 +206,25 @@ fn alpha_hand_off_reader() {
     let args = (
         0usize..3,
         any::<i64>(),
-        prop_oneof![Just("paper"), Just("hill"), Just("null"), Just("x")],
-        prop_oneof![Just("train"), Just("test")],
+        prop_oneof![
+            Just(AlphaMethod::Paper),
+            Just(AlphaMethod::Hill),
+            Just(AlphaMethod::Mcculloch),
+            Just(AlphaMethod::Null)
+        ],
+        prop_oneof![Just(MeasurementSet::Train), Just(MeasurementSet::Test)],
     );
     fuzz(
         "alpha hand-off",
         (mutated(valid), args),
-        |(text, (run, cp, m, set))| {
-            let _ = measured_alpha_in(&text, p, run, cp, m, set);
+        |(text, (run, checkpoint, method, set))| {
+            let at = AlphaSelector {
+                run,
+                checkpoint,
+                method,
+                set,
+            };
+            let _ = measured_alpha_in(&text, p, at);
         },
     );
 }

@@ -572,6 +572,11 @@ axes = [{ kind = \"quartic\", width = 1.0, height = 0.25 }, { kind = \"quadratic
             "integrator.scheme \"split\" needs an exact drift flow, which the muller-brown landscape does not have",
         ),
         (
+            "implicit in more than one dimension",
+            BASE.replace("dt = 0.01", "dt = 0.01\nscheme = \"implicit\""),
+            "integrator.scheme \"implicit\" is 1-D only; in ℝᵈ use \"euler\", \"tamed\" or \"split\"",
+        ),
+        (
             "1-D event on a surface",
             BASE.replace(
                 "kind = \"halfspace\"\nnormal = [0.6, 0.8]\noffset = 0.0\nstart = \"min:0\"",
@@ -847,9 +852,9 @@ noise = { kind = "stable", alpha = 1.5, epsilon = 0.05, shape = "isotropic" }
     let axis_share = 1.0 / (1.0 + 1.5f64.powf(-1.5));
     for p in &summary.points {
         let (key, bias) = if p.variant == "brownian" {
-            ("kramers", 0.02)
+            (levylab::scenario::Prediction::Kramers, 0.02)
         } else {
-            ("levy_ip", 0.01)
+            (levylab::scenario::Prediction::LevyIp, 0.01)
         };
         let targets = p
             .targets
@@ -864,7 +869,7 @@ noise = { kind = "stable", alpha = 1.5, epsilon = 0.05, shape = "isotropic" }
         );
         for t in targets {
             let (share, se) = (t.share.unwrap(), t.share_se.unwrap());
-            let law = t.theory[key];
+            let law = t.theory[&key];
             println!(
                 "{} {}: {share:.4} ± {se:.4} vs {key} {law:.4}",
                 p.label, t.target

@@ -376,7 +376,7 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
         ),
         (
             CONFIG.replace("loss = \"cross-entropy\"", "loss = \"mse\""),
-            "t.toml:7:1: train.loss must be \"cross-entropy\" or \"hinge\", got \"mse\"",
+            "t.toml:7:1: train.loss expected `cross-entropy` or `hinge`, got \"mse\"",
         ),
         (
             CONFIG.replace("seed = 3", "seed = 3\ncolour = 1"),
@@ -388,7 +388,7 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
         ),
         (
             CONFIG.replace("[model]\n", "[model]\nkind = \"resnet\"\n"),
-            "t.toml:4:1: model.kind must be \"fc\" or \"alexnet\", got \"resnet\"",
+            "t.toml:4:1: model.kind expected `fc` or `alexnet`, got \"resnet\"",
         ),
         (
             CONFIG.replace("[model]\n", "[model]\nkind = \"alexnet\"\nchannels = 4\n"),
@@ -431,6 +431,14 @@ fn bad_training_configs_and_hand_offs_fail_clearly() {
         (
             format!("{CONFIG}[noise]\ncoordinates = -1\n"),
             "t.toml:13:1: noise.coordinates must be >= 0, got -1",
+        ),
+        (
+            format!("{CONFIG}[data]\ndataset = \"mnist\"\n"),
+            "t.toml:13:1: data.dataset expected `digits` or `idx`, got \"mnist\"",
+        ),
+        (
+            format!("{CONFIG}[sweep]\n\"train.loss\" = [\"hinge\", \"mse\"]\n"),
+            "t.toml:13:1: sweep.\"train.loss\" expected `cross-entropy` or `hinge`, got \"mse\" (at sweep point train.loss = \"mse\")",
         ),
         (
             format!("{CONFIG}[sweep]\n\"model.hight\" = [1, 2]\n"),
