@@ -9,9 +9,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::io::write_atomic;
-use crate::trainer::{DatasetKind, TrainConfig};
 use crate::trainer::escape::{self, EscapeReport, NoiseKind};
 use crate::trainer::model::Model;
+use crate::trainer::{DatasetKind, TrainConfig};
 
 /// Arguments of `levylab escape`.
 #[derive(Debug, Args)]

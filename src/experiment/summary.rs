@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::ExperimentError;
 use crate::io::write_atomic;
 use crate::plot::{self, Axis, Series};
-use crate::scenario::{
-    self, Point, Prediction, Predictions, Scenario, predictions,
-};
+use crate::scenario::{self, Point, Prediction, Predictions, Scenario, predictions};
 use crate::sde::Outcome;
 use crate::stats::ExitStats;
 use crate::stats::streaming::QUANTILES;
@@ -635,10 +633,7 @@ pub fn plot(dir: &Path, s: &Scenario, points: &[PointSummary]) -> Result<(), Exp
         for &i in &idx {
             for (&k, &val) in &points[i].theory {
                 if k.is_time() {
-                    theory
-                        .entry(k)
-                        .or_default()
-                        .push((first_param(i), val));
+                    theory.entry(k).or_default().push((first_param(i), val));
                 }
             }
         }

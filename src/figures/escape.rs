@@ -8,6 +8,7 @@
 //! replicas, a shorter budget and cruder measurements at θ₀. Experiments are computed once per
 //! invocation and shared between the figures.
 
+use super::Result;
 use std::path::Path;
 
 use super::gallery::{Ctx, axis, histogram, panel};
@@ -53,7 +54,7 @@ impl<'a> EscapeLab<'a> {
 
     /// The experiment at replica step size `eta` and minibatch size `batch` (None: the
     /// configuration's own), computed on first use.
-    fn experiment(&self, eta: Option<f64>, batch: Option<usize>) -> anyhow::Result<EscapeReport> {
+    fn experiment(&self, eta: Option<f64>, batch: Option<usize>) -> Result<EscapeReport> {
         let key = format!("{} {eta:?} {batch:?}", self.source);
         if let Some(r) = self.c.escape_runs.borrow().get(&key) {
             return Ok(r.clone());
@@ -219,7 +220,7 @@ fn caption(lab: &EscapeLab, r: &EscapeReport) -> String {
 }
 
 /// Escape step against the radius with the laws, survival, and how the ball is left.
-pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
+pub(super) fn fig_radius(lab: &EscapeLab) -> Result<()> {
     let r = lab.experiment(None, None)?;
     let radii = &r.escape.radii;
     let mid = MID.min(radii.len() - 1);
@@ -312,7 +313,7 @@ pub(super) fn fig_radius(lab: &EscapeLab) -> anyhow::Result<()> {
 }
 
 /// Mean escape step at one radius against the replicas' η and against b, with the laws.
-pub(super) fn fig_step_size(lab: &EscapeLab) -> anyhow::Result<()> {
+pub(super) fn fig_step_size(lab: &EscapeLab) -> Result<()> {
     let base = lab.experiment(None, None)?;
     let mid = MID.min(base.escape.radii.len() - 1);
     let rm = base.escape.radii[mid];
@@ -400,19 +401,19 @@ pub(super) const DIGITS: (&str, &str, &str) = (
     "digits",
 );
 
-fn digits_lab(c: &Ctx, f: impl Fn(&EscapeLab) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn digits_lab(c: &Ctx, f: impl Fn(&EscapeLab) -> Result<()>) -> Result<()> {
     let cfg = TrainConfig::parse(DIGITS.0, Path::new(DIGITS.1))?;
     let (train, test) = cfg.load_data()?;
     f(&EscapeLab::new(c, DIGITS, &train, &test))
 }
 
 /// `escape-radius` on digits.
-pub(super) fn fig_radius_digits(c: &Ctx) -> anyhow::Result<()> {
+pub(super) fn fig_radius_digits(c: &Ctx) -> Result<()> {
     digits_lab(c, fig_radius)
 }
 
 /// `escape-step-size` on digits.
-pub(super) fn fig_step_size_digits(c: &Ctx) -> anyhow::Result<()> {
+pub(super) fn fig_step_size_digits(c: &Ctx) -> Result<()> {
     digits_lab(c, fig_step_size)
 }
 
@@ -425,11 +426,11 @@ const FASHION: (&str, &str, &str) = (
 );
 
 /// `escape-radius` with `--dataset fashion-mnist`.
-pub(super) fn fig_radius_fashion(lab: &super::fashion::Lab) -> anyhow::Result<()> {
+pub(super) fn fig_radius_fashion(lab: &super::fashion::Lab) -> Result<()> {
     fig_radius(&EscapeLab::new(&lab.c, FASHION, &lab.tr, &lab.te))
 }
 
 /// `escape-step-size` with `--dataset fashion-mnist`.
-pub(super) fn fig_step_size_fashion(lab: &super::fashion::Lab) -> anyhow::Result<()> {
+pub(super) fn fig_step_size_fashion(lab: &super::fashion::Lab) -> Result<()> {
     fig_step_size(&EscapeLab::new(&lab.c, FASHION, &lab.tr, &lab.te))
 }

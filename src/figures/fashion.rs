@@ -8,11 +8,10 @@
 //! Runs are shared between figures: the AlexNet with 32 channels and cross-entropy, checkpointed
 //! along training, gives the α-against-iterations figure, its channel point, and the noise norms.
 
+use super::{GalleryError, Result};
 use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use anyhow::Context;
 
 use super::gallery::{
     Ctx, DrawWith, axis, base_run, check_only, draw_each, noise_norms_figure, panel,
@@ -50,14 +49,12 @@ const FILES: [&str; 4] = [
 
 /// Fashion-MNIST from `dir` (the four gzip IDX files), pixels standardized with the training
 /// set's statistics; `quick` keeps the first 6000 training and 1000 test images.
-pub fn load(dir: &Path, quick: bool) -> anyhow::Result<(Dataset, Dataset)> {
+pub fn load(dir: &Path, quick: bool) -> Result<(Dataset, Dataset)> {
     let path = |f: &str| dir.join(f);
     for f in FILES {
-        anyhow::ensure!(
-            path(f).is_file(),
-            "Fashion-MNIST: {} not found (install Debian's dataset-fashion-mnist, or give --data-dir)",
-            path(f).display()
-        );
+        if !path(f).is_file() {
+            return Err(GalleryError::FashionMissing(path(f)));
+        }
     }
     let mut tr = data::read_idx(&path(FILES[0]), &path(FILES[1]))?;
     let mut te = data::read_idx(&path(FILES[2]), &path(FILES[3]))?;
@@ -96,7 +93,7 @@ impl Lab {
     }
 
     /// The run `r`, trained on first use.
-    fn run(&self, r: &TrainRun) -> anyhow::Result<RunReport> {
+    fn run(&self, r: &TrainRun) -> Result<RunReport> {
         if let Some(rep) = self.runs.borrow().get(&r.label) {
             return Ok(rep.clone());
         }
@@ -106,7 +103,7 @@ impl Lab {
     }
 
     /// An AlexNet run; the 32-channel (quick: 8) cross-entropy run is checkpointed 10 times.
-    fn alexnet(&self, channels: usize, loss: Loss) -> anyhow::Result<RunReport> {
+    fn alexnet(&self, channels: usize, loss: Loss) -> Result<RunReport> {
         let iters = self.iterations();
         let every = if channels == self.tracked_channels() && loss == Loss::CrossEntropy {
             iters / 10
@@ -212,7 +209,7 @@ fn data_note(lab: &Lab) -> String {
     )
 }
 
-fn fig_channels(lab: &Lab) -> anyhow::Result<()> {
+fn fig_channels(lab: &Lab) -> Result<()> {
     let channels: Vec<usize> = lab.c.q(vec![4, 8], vec![8, 16, 32, 64]);
     let mut panels: Vec<Panel> = Vec::new();
     let mut accuracy = Vec::new();
@@ -220,7 +217,7 @@ fn fig_channels(lab: &Lab) -> anyhow::Result<()> {
         let reps = channels
             .iter()
             .map(|&ch| lab.alexnet(ch, loss))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>()?;
         let pts: Vec<(f64, Option<&NoiseReport>)> = channels
             .iter()
             .zip(&reps)
@@ -270,7 +267,7 @@ fn fig_channels(lab: &Lab) -> anyhow::Result<()> {
     )
 }
 
-fn fig_iterations(lab: &Lab) -> anyhow::Result<()> {
+fn fig_iterations(lab: &Lab) -> Result<()> {
     let ch = lab.tracked_channels();
     let rep = lab.alexnet(ch, Loss::CrossEntropy)?;
     let pts: Vec<(f64, Option<&NoiseReport>)> = rep
@@ -324,10 +321,10 @@ fn fig_iterations(lab: &Lab) -> anyhow::Result<()> {
     )
 }
 
-fn fig_noise_norms(lab: &Lab) -> anyhow::Result<()> {
+fn fig_noise_norms(lab: &Lab) -> Result<()> {
     let ch = lab.tracked_channels();
     let rep = lab.alexnet(ch, Loss::CrossEntropy)?;
-    let n = last_noise(&rep).context("no noise measurement")?;
+    let n = last_noise(&rep).ok_or_else(|| GalleryError::Missing("no noise measurement".into()))?;
     let what = format!(
         "{}; AlexNet ch = {ch} (M = {}), cross-entropy, SGD η = 0.1, {} iterations; noise of {} minibatches of 100",
         data_note(lab),
@@ -346,7 +343,7 @@ fn fig_noise_norms(lab: &Lab) -> anyhow::Result<()> {
     )
 }
 
-fn fig_width_depth(lab: &Lab) -> anyhow::Result<()> {
+fn fig_width_depth(lab: &Lab) -> Result<()> {
     let widths: Vec<usize> = lab.c.q(vec![32, 128], vec![64, 128, 256, 512, 1024]);
     let depths: Vec<usize> = lab.c.q(vec![2, 3], vec![2, 3, 4]);
     let iters = lab.fc_iterations();
@@ -361,7 +358,7 @@ fn fig_width_depth(lab: &Lab) -> anyhow::Result<()> {
                     r.noise_batch_size = 100;
                     lab.run(&r)
                 })
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>>>()?;
             let pts: Vec<(f64, Option<&NoiseReport>)> = widths
                 .iter()
                 .zip(&reps)
@@ -397,10 +394,13 @@ pub fn draw(
     only: Option<&str>,
     quick: bool,
     done: &mut dyn FnMut(&str, f64),
-) -> anyhow::Result<()> {
+) -> Result<()> {
     check_only(&NAMES, only, " with --dataset fashion-mnist")?;
     let (tr, te) = load(dir, quick)?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|source| GalleryError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let lab = Lab {
         c: Ctx {
             out: PathBuf::from(out),

@@ -12,10 +12,9 @@
 //! * `noise-spectrum` — the leading eigenvalues of the noise covariance on log-log axes with the
 //!   fitted power law.
 
-use anyhow::Context;
-
 use super::fashion::Lab;
 use super::gallery::{axis, base_run, panel};
+use super::{GalleryError, Result};
 use crate::plot::{Panel, Trace, steps};
 use crate::rng;
 use crate::stats::coordinates::Check;
@@ -40,17 +39,17 @@ pub(super) struct NoiseStudy {
 
 impl NoiseStudy {
     /// The measurement at the trained θ with b = 128 (the one with the spectrum).
-    fn at_ref(&self) -> anyhow::Result<&NoiseReport> {
+    fn at_ref(&self) -> Result<&NoiseReport> {
         self.by_batch
             .iter()
             .find(|(b, _)| *b == B_REF)
             .map(|(_, n)| n)
-            .context("no b = 128 measurement")
+            .ok_or_else(|| GalleryError::Missing("no b = 128 measurement".into()))
     }
 }
 
 /// The study, computed on first use.
-pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
+pub(super) fn study(lab: &Lab) -> Result<&NoiseStudy> {
     let cell = &lab.noise;
     if let Some(s) = cell.get() {
         return Ok(s);
@@ -91,7 +90,7 @@ pub(super) fn study(lab: &Lab) -> anyhow::Result<&NoiseStudy> {
             key,
             &tests,
         )
-        .with_context(|| format!("no noise measurement at b = {b}"))?;
+        .ok_or_else(|| GalleryError::Missing(format!("no noise measurement at b = {b}")))?;
         by_batch.push((b, rep));
     }
     lab.keep(run.clone());
@@ -157,7 +156,7 @@ fn share_panel(title: &str, x: crate::plot::Axis, pts: &[(f64, &NoiseReport)]) -
 }
 
 /// (a) Panigrahi et al.: Gaussianity of single coordinates against b and along training.
-pub(super) fn fig_gaussianity(lab: &Lab) -> anyhow::Result<()> {
+pub(super) fn fig_gaussianity(lab: &Lab) -> Result<()> {
     let s = study(lab)?;
     let by_b: Vec<(f64, &NoiseReport)> = s.by_batch.iter().map(|(b, n)| (*b as f64, n)).collect();
     let along: Vec<(f64, &NoiseReport)> = s
@@ -191,11 +190,13 @@ pub(super) fn fig_gaussianity(lab: &Lab) -> anyhow::Result<()> {
 }
 
 /// (b) Battash et al.: the per-coordinate α̂ per layer.
-pub(super) fn fig_alpha_per_layer(lab: &Lab) -> anyhow::Result<()> {
+pub(super) fn fig_alpha_per_layer(lab: &Lab) -> Result<()> {
     let s = study(lab)?;
     let at_ref = s.at_ref()?;
     let Check::Done(a) = &at_ref.tests.per_coordinate_alpha else {
-        anyhow::bail!("no per-coordinate α at b = 128");
+        return Err(GalleryError::Missing(
+            "no per-coordinate α at b = 128".into(),
+        ));
     };
     let hist = Trace {
         label: format!("all layers ({} coordinates)", a.coordinates),
@@ -283,14 +284,16 @@ pub(super) fn fig_alpha_per_layer(lab: &Lab) -> anyhow::Result<()> {
 }
 
 /// (c) Xie et al.: iteration-wise vs dimension-wise power-law tests.
-pub(super) fn fig_power_law(lab: &Lab) -> anyhow::Result<()> {
+pub(super) fn fig_power_law(lab: &Lab) -> Result<()> {
     let s = study(lab)?;
     let at_ref = s.at_ref()?;
     let Check::Done(p) = &at_ref.tests.power_law else {
-        anyhow::bail!("no power-law test at b = 128");
+        return Err(GalleryError::Missing("no power-law test at b = 128".into()));
     };
     let Check::Done(iw) = &p.iteration_wise else {
-        anyhow::bail!("no iteration-wise power-law test at b = 128");
+        return Err(GalleryError::Missing(
+            "no iteration-wise power-law test at b = 128".into(),
+        ));
     };
     let edges: Vec<f64> = (0..=10).map(|i| 0.1 * i as f64).collect();
     let mut ruled: Vec<(f64, f64, f64, f64)> = Vec::new();
@@ -370,11 +373,11 @@ pub(super) fn fig_power_law(lab: &Lab) -> anyhow::Result<()> {
 }
 
 /// (d) The covariance spectrum.
-pub(super) fn fig_spectrum(lab: &Lab) -> anyhow::Result<()> {
+pub(super) fn fig_spectrum(lab: &Lab) -> Result<()> {
     let s = study(lab)?;
     let at_ref = s.at_ref()?;
     let Some(Check::Done(sp)) = &at_ref.spectrum else {
-        anyhow::bail!("no spectrum at b = 128");
+        return Err(GalleryError::Missing("no spectrum at b = 128".into()));
     };
     let conv: Vec<(f64, f64, f64, f64)> = sp
         .eigenvalues

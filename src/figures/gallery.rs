@@ -2,11 +2,11 @@
 //! training runs, estimator calibrations) and draws it with [`crate::plot::panels`]. Each figure also
 //! gets a JSON file with exactly the numbers drawn.
 
+use super::{GalleryError, Result};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use rand::distr::Distribution;
 use rand_distr::{StandardNormal, StudentT};
 
@@ -77,7 +77,7 @@ impl Ctx {
         caption: &str,
         layout: (usize, usize),
         panels: &[Panel],
-    ) -> anyhow::Result<()> {
+    ) -> Result<()> {
         let png = self.out.join(format!("{name}.png"));
         crate::plot::panels(&png, title, caption, layout, panels)?;
         let json = serde_json::to_string(
@@ -144,13 +144,13 @@ pub(super) fn histogram(v: &[f64], bins: usize, log: bool) -> (Vec<f64>, Vec<f64
     (edges, d)
 }
 
-fn embedded(name: &str) -> anyhow::Result<Scenario> {
+fn embedded(name: &str) -> Result<Scenario> {
     let text = match name {
         "gaussian-vs-levy" => include_str!("../../scenarios/gaussian-vs-levy.toml"),
         "width-vs-height" => include_str!("../../scenarios/width-vs-height.toml"),
         "sgd-step-size" => include_str!("../../scenarios/sgd-step-size.toml"),
         "small-noise" => include_str!("../../scenarios/small-noise.toml"),
-        other => anyhow::bail!("no embedded scenario {other}"),
+        other => unreachable!("no embedded scenario {other}"),
     };
     Ok(scenario::parse(
         text,
@@ -164,7 +164,7 @@ fn run_scenario(s: &mut Scenario, paths: u64) -> (Vec<PointSummary>, Vec<Vec<Out
     experiment::simulate(s).into_iter().unzip()
 }
 
-fn digits_data() -> anyhow::Result<(data::Dataset, data::Dataset)> {
+fn digits_data() -> Result<(data::Dataset, data::Dataset)> {
     let (mut tr, mut te) = data::split(&data::digits()?, 0.2, 0);
     data::normalize(&mut tr, &mut te);
     Ok((tr, te))
@@ -216,7 +216,7 @@ pub(super) fn null_of(r: &RunReport) -> Option<f64> {
     r.checkpoints.last()?.noise_train.as_ref()?.gaussian_null
 }
 
-fn fig_noise_norms(c: &Ctx) -> anyhow::Result<()> {
+fn fig_noise_norms(c: &Ctx) -> Result<()> {
     let (tr, te) = digits_data()?;
     let mut run = base_run(
         64,
@@ -232,7 +232,7 @@ fn fig_noise_norms(c: &Ctx) -> anyhow::Result<()> {
         .checkpoints
         .last()
         .and_then(|k| k.noise_train.clone())
-        .context("no noise measurement")?;
+        .ok_or_else(|| GalleryError::Missing("no noise measurement".into()))?;
     let what = format!(
         "digits, FC 64×3 net (M = {}), SGD η = 0.1, {} iterations; noise of {} minibatches of 10",
         rep.n_params,
@@ -253,7 +253,7 @@ pub(super) fn noise_norms_figure(
     m: usize,
     data: &str,
     what: &str,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let norms = n.noise_norms.clone();
     let mut sorted = norms.clone();
     sorted.sort_unstable_by(f64::total_cmp);
@@ -319,7 +319,7 @@ pub(super) fn noise_norms_figure(
     )
 }
 
-fn fig_densities_paths(c: &Ctx) -> anyhow::Result<()> {
+fn fig_densities_paths(c: &Ctx) -> Result<()> {
     let alphas = [1.2, 1.6, 2.0];
     let xs: Vec<f64> = (0..=400).map(|i| -10.0 + 20.0 * i as f64 / 400.0).collect();
     let mut dens = Vec::new();
@@ -371,18 +371,14 @@ fn fig_densities_paths(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn sweep_runs(
-    tr: &data::Dataset,
-    te: &data::Dataset,
-    runs: &[TrainRun],
-) -> anyhow::Result<Vec<RunReport>> {
+fn sweep_runs(tr: &data::Dataset, te: &data::Dataset, runs: &[TrainRun]) -> Result<Vec<RunReport>> {
     Ok(runs
         .iter()
         .map(|r| train(r, tr, te, |_| {}))
         .collect::<Result<_, _>>()?)
 }
 
-fn fig_width_depth(c: &Ctx) -> anyhow::Result<()> {
+fn fig_width_depth(c: &Ctx) -> Result<()> {
     let (tr, te) = digits_data()?;
     let widths: Vec<usize> = c.q(vec![16, 64], vec![16, 32, 64, 128, 256]);
     let depths: Vec<usize> = c.q(vec![2, 3], vec![2, 3, 4]);
@@ -466,7 +462,7 @@ fn fig_width_depth(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn fig_batch_size(c: &Ctx) -> anyhow::Result<()> {
+fn fig_batch_size(c: &Ctx) -> Result<()> {
     let (tr, te) = digits_data()?;
     // b ≤ 200 keeps P = ⌊1438/b⌋ ≥ 7 minibatches in the noise measurement (at P = 2, U₁ = −U₂ exactly).
     let batches: Vec<usize> = c.q(vec![20, 100], vec![10, 20, 50, 100, 200]);
@@ -527,7 +523,7 @@ fn fig_batch_size(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn fig_iterations(c: &Ctx) -> anyhow::Result<()> {
+fn fig_iterations(c: &Ctx) -> Result<()> {
     let (tr, te) = digits_data()?;
     let (iters, every) = c.q((400, 100), (5000, 250));
     let rep = train(
@@ -583,7 +579,7 @@ fn fig_iterations(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn fig_calibration(c: &Ctx) -> anyhow::Result<()> {
+fn fig_calibration(c: &Ctx) -> Result<()> {
     let n = c.q(20_000, 1_000_000);
     let alphas: Vec<f64> = c.q(
         vec![0.8, 1.4, 2.0],
@@ -635,7 +631,7 @@ fn fig_calibration(c: &Ctx) -> anyhow::Result<()> {
     }
     let mut tnu = [Vec::new(), Vec::new(), Vec::new()];
     for nu in [2.5, 3.0, 4.0, 6.0, 10.0, 30.0] {
-        let t = StudentT::new(nu)?;
+        let t = StudentT::new(nu).expect("the degrees of freedom listed are > 0");
         let xs: Vec<f64> = (0..n).map(|_| t.sample(&mut r)).collect();
         tnu[0].push((nu, block_sum(&xs, None)?.alpha));
         tnu[1].push((nu, hill(&xs, &HillK::Fraction(0.01))?.alpha));
@@ -696,14 +692,14 @@ fn fig_calibration(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn fig_double_well_paths(c: &Ctx) -> anyhow::Result<()> {
+fn fig_double_well_paths(c: &Ctx) -> Result<()> {
     let u = Landscape::Quartic(Quartic::new(1.0, 0.25)?);
     let xs: Vec<(f64, f64)> = (0..=300)
         .map(|i| -1.8 + 3.6 * i as f64 / 300.0)
         .map(|x| (x, u.value(x)))
         .collect();
     let horizon = 300.0;
-    let rec = |noise: Noise, seed: u64| -> anyhow::Result<Vec<(f64, f64)>> {
+    let rec = |noise: Noise, seed: u64| -> Result<Vec<(f64, f64)>> {
         let sim = Simulation::new(SimulationSpec {
             landscape: u.clone(),
             noise,
@@ -773,7 +769,7 @@ fn marker(p: &PointSummary, x: f64) -> Option<(f64, f64, f64, f64)> {
 }
 
 /// Runs the small-noise scenario (fewer AMS replicas with `--quick`) and draws its exit times.
-fn fig_exit_vs_noise_run(c: &Ctx) -> anyhow::Result<()> {
+fn fig_exit_vs_noise_run(c: &Ctx) -> Result<()> {
     let mut s = embedded("small-noise")?;
     if c.quick {
         for p in &mut s.points {
@@ -788,14 +784,14 @@ fn fig_exit_vs_noise_run(c: &Ctx) -> anyhow::Result<()> {
 }
 
 /// Runs the main scenario and draws the laws of its exit times.
-fn fig_distribution_run(c: &Ctx) -> anyhow::Result<()> {
+fn fig_distribution_run(c: &Ctx) -> Result<()> {
     let mut s = embedded("gaussian-vs-levy")?;
     let paths = c.q(200, 2000);
     let (sums, outs) = run_scenario(&mut s, paths);
     fig_distribution(c, &sums, &outs, paths)
 }
 
-fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Result<()> {
+fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> Result<()> {
     let br: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == "brownian").collect();
     let ams: Vec<&PointSummary> = sums
         .iter()
@@ -805,16 +801,18 @@ fn fig_exit_vs_noise(c: &Ctx, sums: &[PointSummary], paths: u64) -> anyhow::Resu
     let sig = |p: &PointSummary| p.params.get("noise.sigma").copied().unwrap_or(f64::NAN);
     let eps = |p: &PointSummary| p.params.get("noise.epsilon").copied().unwrap_or(f64::NAN);
     let inv_s2 = |p: &&PointSummary| 1.0 / sig(p).powi(2);
-    let th =
-        |v: &[&PointSummary], key: Prediction, x: &dyn Fn(&&PointSummary) -> f64| -> Vec<(f64, f64)> {
-            let mut t: Vec<(f64, f64)> = v
-                .iter()
-                .filter_map(|p| Some((x(p), *p.theory.get(&key)?)))
-                .collect();
-            t.sort_by(|a, b| a.0.total_cmp(&b.0));
-            t.dedup_by(|a, b| a.0 == b.0);
-            t
-        };
+    let th = |v: &[&PointSummary],
+              key: Prediction,
+              x: &dyn Fn(&&PointSummary) -> f64|
+     -> Vec<(f64, f64)> {
+        let mut t: Vec<(f64, f64)> = v
+            .iter()
+            .filter_map(|p| Some((x(p), *p.theory.get(&key)?)))
+            .collect();
+        t.sort_by(|a, b| a.0.total_cmp(&b.0));
+        t.dedup_by(|a, b| a.0 == b.0);
+        t
+    };
     let all_br: Vec<&PointSummary> = br.iter().chain(&ams).copied().collect();
     // The power law is asymptotic (ε → 0): fit it over the small-noise points only.
     let lv_pts: Vec<(f64, f64)> = lv
@@ -882,7 +880,7 @@ fn fig_distribution(
     sums: &[PointSummary],
     outs: &[Vec<Outcome>],
     paths: u64,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let pick = |variant: &str, key: &str, val: f64| {
         sums.iter().position(|p| {
             p.variant == variant && p.params.get(key).is_some_and(|v| (v - val).abs() < 1e-12)
@@ -896,7 +894,8 @@ fn fig_distribution(
     .into_iter()
     .enumerate()
     {
-        let i = pick(variant, key, val).context("point missing")?;
+        let i =
+            pick(variant, key, val).ok_or_else(|| GalleryError::Missing("point missing".into()))?;
         let e = exit_sample(&outs[i]);
         let m = e.mean()?.value;
         let z: Vec<f64> = e.exit_times().iter().map(|t| t / m).collect();
@@ -938,33 +937,34 @@ fn fig_distribution(
     )
 }
 
-fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
+fn fig_width_height(c: &Ctx) -> Result<()> {
     let mut s = embedded("width-vs-height")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
-    let series = |variant: &str, key: &str, col: usize, label: &str, theory: &[Prediction]| -> Trace {
-        let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
-        Trace {
-            label: label.into(),
-            markers: pts
-                .iter()
-                .filter_map(|p| marker(p, *p.params.get(key)?))
-                .collect(),
-            dashed: theory
-                .iter()
-                .map(|t| {
-                    (
-                        format!("{label}: {t}"),
-                        pts.iter()
-                            .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(t)?)))
-                            .collect(),
-                    )
-                })
-                .collect(),
-            color: col,
-            ..Default::default()
-        }
-    };
+    let series =
+        |variant: &str, key: &str, col: usize, label: &str, theory: &[Prediction]| -> Trace {
+            let pts: Vec<&PointSummary> = sums.iter().filter(|p| p.variant == variant).collect();
+            Trace {
+                label: label.into(),
+                markers: pts
+                    .iter()
+                    .filter_map(|p| marker(p, *p.params.get(key)?))
+                    .collect(),
+                dashed: theory
+                    .iter()
+                    .map(|t| {
+                        (
+                            format!("{label}: {t}"),
+                            pts.iter()
+                                .filter_map(|p| Some((*p.params.get(key)?, *p.theory.get(t)?)))
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+                color: col,
+                ..Default::default()
+            }
+        };
     c.save(
         "width-vs-height",
         "Wide minima: Lévy exit times ignore the barrier height; Brownian ones grow exponentially with it",
@@ -987,7 +987,7 @@ fn fig_width_height(c: &Ctx) -> anyhow::Result<()> {
     )
 }
 
-fn fig_sgd(c: &Ctx) -> anyhow::Result<()> {
+fn fig_sgd(c: &Ctx) -> Result<()> {
     let mut s = embedded("sgd-step-size")?;
     let paths = c.q(150, 2000);
     let (sums, _) = run_scenario(&mut s, paths);
@@ -1036,9 +1036,12 @@ pub fn draw(
     only: Option<&str>,
     quick: bool,
     done: &mut dyn FnMut(&str, f64),
-) -> anyhow::Result<()> {
+) -> Result<()> {
     check_only(&NAMES, only, "")?;
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    std::fs::create_dir_all(out).map_err(|source| GalleryError::Io {
+        path: out.to_path_buf(),
+        source,
+    })?;
     let c = Ctx {
         out: out.to_path_buf(),
         quick,
@@ -1048,19 +1051,21 @@ pub fn draw(
 }
 
 /// Refuses an `--only` that is not one of `names` (`note` is added to the message).
-pub(super) fn check_only(names: &[&str], only: Option<&str>, note: &str) -> anyhow::Result<()> {
+pub(super) fn check_only(names: &[&str], only: Option<&str>, note: &str) -> Result<()> {
     for o in only.into_iter().flat_map(|o| o.split(',')) {
-        anyhow::ensure!(
-            names.contains(&o),
-            "--only must be one of {}{note} (or several, comma-separated), got {o:?}",
-            names.join(", ")
-        );
+        if !names.contains(&o) {
+            return Err(GalleryError::UnknownFigure {
+                got: o.to_string(),
+                names: names.join(", "),
+                note: note.to_string(),
+            });
+        }
     }
     Ok(())
 }
 
 /// A figure's drawing function with its context.
-pub(super) type DrawWith<T> = fn(&T) -> anyhow::Result<()>;
+pub(super) type DrawWith<T> = fn(&T) -> Result<()>;
 
 /// Draws each of `figures` (or only `only`) with `ctx`, timing each; an error names the figure.
 pub(super) fn draw_each<T>(
@@ -1068,11 +1073,14 @@ pub(super) fn draw_each<T>(
     ctx: &T,
     only: Option<&str>,
     done: &mut dyn FnMut(&str, f64),
-) -> anyhow::Result<()> {
+) -> Result<()> {
     for &(name, draw) in figures {
         if only.is_none_or(|o| o.split(',').any(|o| o == name)) {
             let t0 = std::time::Instant::now();
-            draw(ctx).with_context(|| format!("figure {name}"))?;
+            draw(ctx).map_err(|e| GalleryError::Figure {
+                name: name.to_string(),
+                source: Box::new(e),
+            })?;
             done(name, t0.elapsed().as_secs_f64());
         }
     }

@@ -1,6 +1,7 @@
 //! Figures of the d-dimensional engine: sample paths on the contour plot of a 2-D landscape, and
 //! the directions in which independent and isotropic α-stable noise leave a ball.
 
+use super::Result;
 use std::f64::consts::PI;
 
 use rayon::prelude::*;
@@ -65,7 +66,7 @@ pub(super) fn contour(
 }
 
 /// The sharp-vs-wide landscape of `scenarios/sharp-vs-wide-2d.toml`.
-fn sharp_vs_wide() -> anyhow::Result<Surface> {
+fn sharp_vs_wide() -> Result<Surface> {
     Ok(Surface::Wells(Wells::new(
         0.02,
         vec![
@@ -86,7 +87,7 @@ fn sharp_vs_wide() -> anyhow::Result<Surface> {
 
 /// Sample paths of Brownian, independent and isotropic α-stable noise on the contour plot of the
 /// sharp-vs-wide landscape: independent jumps run along the axes, isotropic ones in every direction.
-pub(super) fn fig_paths_2d(c: &Ctx) -> anyhow::Result<()> {
+pub(super) fn fig_paths_2d(c: &Ctx) -> Result<()> {
     let u = sharp_vs_wide()?;
     let minima = u.minima();
     let (xr, yr) = ((-2.2, 3.2), (-2.2, 2.2));
@@ -94,7 +95,7 @@ pub(super) fn fig_paths_2d(c: &Ctx) -> anyhow::Result<()> {
     let lines = contour(|x, y| u.value(&[x, y]), xr, yr, c.q(80, 220), &levels);
     let horizon = c.q(60.0, 150.0);
     let dt = 0.002;
-    let path = |noise: VectorNoise, seed: u64| -> anyhow::Result<Vec<(f64, f64)>> {
+    let path = |noise: VectorNoise, seed: u64| -> Result<Vec<(f64, f64)>> {
         let sim = SpaceSimulation::new(SpaceSpec {
             surface: u.clone(),
             noise,
@@ -174,7 +175,7 @@ pub(super) fn fig_paths_2d(c: &Ctx) -> anyhow::Result<()> {
 
 /// Exit directions from the unit ball around the minimum of ½|x|²: independent noise leaves along
 /// the axes (its Lévy measure lives there), isotropic noise in a uniform direction.
-pub(super) fn fig_exit_directions(c: &Ctx) -> anyhow::Result<()> {
+pub(super) fn fig_exit_directions(c: &Ctx) -> Result<()> {
     let n = c.q(300u64, 3000);
     let (alpha, eps) = (1.5, 0.05);
     let bins = 72;

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use predict::{Prediction, PredictionKind, Predictions, TargetTheory, predictions, target_shares};
+pub use predict::{
+    Prediction, PredictionKind, Predictions, TargetTheory, predictions, target_shares,
+};
 
 use crate::config::{ConfigError, combine, locate, parent_table, read_source, toml_error};
 use crate::landscape::{self, CriticalPoints, Landscape, LandscapeError, Potential};

@@ -376,11 +376,7 @@ fn line_predictions(sim: &Simulation) -> Predictions {
                             && i != j
                             && let Ok(q) = theory::kramers_chain(u, &cp, s)
                         {
-                            put(
-                                &mut out,
-                                Prediction::Kramers,
-                                hitting_time(&q, &cp, i, j),
-                            );
+                            put(&mut out, Prediction::Kramers, hitting_time(&q, &cp, i, j));
                         }
                     }
                 }

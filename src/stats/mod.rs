@@ -14,7 +14,7 @@ pub mod tail_index;
 
 pub use exit_times::{Estimate, ExitSample};
 pub use outcome::{Outcome, Side, exit_sample};
-pub use streaming::{ExitStats, ExitSummary};
+pub use streaming::{ExitStats, ExitSummary, InconsistentStats};
 pub use tail_index::{
     BlockSumEstimate, HillEstimate, HillK, Method, Options, TailEstimate, block_sum, hill,
 };

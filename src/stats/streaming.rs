@@ -324,6 +324,45 @@ pub struct ExitSummary {
 /// The probabilities of [`ExitSummary::quantiles`].
 pub const QUANTILES: [f64; 5] = [0.1, 0.25, 0.5, 0.75, 0.9];
 
+/// What is wrong with exit statistics read from a file ([`ExitStats::check`]).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InconsistentStats {
+    /// The time grid is not positive and finite.
+    #[error("bad grid: dt = {dt}, horizon = {horizon}")]
+    Grid {
+        /// The step.
+        dt: f64,
+        /// The horizon.
+        horizon: f64,
+    },
+    /// A histogram bin beyond the last one.
+    #[error("{what} histogram has a bin past {MAX_BIN}")]
+    BinPastEnd {
+        /// `exit` or `stop`.
+        what: &'static str,
+    },
+    /// Kept times disagree with the count.
+    #[error("{counted} {what}s counted but {kept} {what} times kept")]
+    Kept {
+        /// `exit` or `stop`.
+        what: &'static str,
+        /// Counted.
+        counted: u64,
+        /// Kept.
+        kept: u64,
+    },
+    /// More high-side exits than exits.
+    #[error("more exits through the high side than exits")]
+    HighSide,
+    /// More targets reached than exits.
+    #[error("more targets reached than exits")]
+    Targets,
+    /// Exit and stop times in different modes (exact and sketched).
+    #[error("exit and stop times kept in different modes")]
+    Modes,
+}
+
 impl ExitStats {
     /// An empty accumulator for times on the grid of step `dt` with censoring at `horizon`;
     /// `exact` keeps every exit time.
@@ -452,12 +491,12 @@ impl ExitStats {
 
     /// Checks statistics read from a file: a positive finite grid, histogram bins that exist, and
     /// kept times that agree with the counts. Returns what is wrong.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InconsistentStats> {
         if !(self.dt > 0.0 && self.dt.is_finite() && self.horizon.is_finite()) {
-            return Err(format!(
-                "bad grid: dt = {}, horizon = {}",
-                self.dt, self.horizon
-            ));
+            return Err(InconsistentStats::Grid {
+                dt: self.dt,
+                horizon: self.horizon,
+            });
         }
         for (what, times, n) in [
             ("exit", &self.exit_times, self.exits.n),
@@ -467,7 +506,7 @@ impl ExitStats {
                 Times::Exact(v) => v.len() as u64,
                 Times::Sketch(h) => {
                     if h.0.len() > MAX_BIN + 1 {
-                        return Err(format!("{what} histogram has a bin past {MAX_BIN}"));
+                        return Err(InconsistentStats::BinPastEnd { what });
                     }
                     h.0.iter()
                         .try_fold(0u64, |a, &c| a.checked_add(c))
@@ -475,11 +514,15 @@ impl ExitStats {
                 }
             };
             if kept != n {
-                return Err(format!("{n} {what}s counted but {kept} {what} times kept"));
+                return Err(InconsistentStats::Kept {
+                    what,
+                    counted: n,
+                    kept,
+                });
             }
         }
         if self.exits_high > self.exits.n {
-            return Err("more exits through the high side than exits".into());
+            return Err(InconsistentStats::HighSide);
         }
         let reached = self
             .targets
@@ -487,10 +530,10 @@ impl ExitStats {
             .try_fold(0u64, |a, &c| a.checked_add(c))
             .unwrap_or(u64::MAX);
         if reached > self.exits.n {
-            return Err("more targets reached than exits".into());
+            return Err(InconsistentStats::Targets);
         }
         if self.is_exact() != matches!(self.stop_times, Times::Exact(_)) {
-            return Err("exit and stop times kept in different modes".into());
+            return Err(InconsistentStats::Modes);
         }
         Ok(())
     }
@@ -736,7 +779,11 @@ mod tests {
         // A file claiming more targets reached than exits is refused.
         let mut bad = a.clone();
         bad.targets[0] = 10;
-        assert_eq!(bad.check().unwrap_err(), "more targets reached than exits");
+        assert_eq!(bad.check().unwrap_err(), InconsistentStats::Targets);
+        assert_eq!(
+            InconsistentStats::Targets.to_string(),
+            "more targets reached than exits"
+        );
         // Events with one target keep no counts.
         let mut c = ExitStats::new(0.01, 10.0, true);
         c.push(&at(None));

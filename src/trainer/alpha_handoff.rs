@@ -63,12 +63,12 @@ impl MeasurementSet {
 #[non_exhaustive]
 pub enum AlphaHandoffError {
     /// The summary file cannot be read.
-    #[error("cannot read {}: {source} (run `levylab train` first)", path.display())]
+    #[error("cannot read {}: {cause} (run `levylab train` first)", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (part of the message, which ends in a hint).
+        cause: std::io::Error,
     },
     /// The file is not a training summary.
     #[error("{} is not a levylab train summary: {message}", path.display())]
@@ -185,9 +185,9 @@ impl NoiseView {
 /// Reads a measured α from the `levylab train` summary.json at `path`. Returns α and a
 /// description of where it came from (for the scenario's summary).
 pub fn measured_alpha(path: &Path, at: AlphaSelector) -> Result<(f64, String), AlphaHandoffError> {
-    let text = std::fs::read_to_string(path).map_err(|source| AlphaHandoffError::Read {
+    let text = std::fs::read_to_string(path).map_err(|cause| AlphaHandoffError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     measured_alpha_in(&text, path, at)
 }
@@ -300,12 +300,8 @@ mod tests {
                 format!("s.json run 0 (w=8) iteration 5 train {}", method.name())
             );
         }
-        let e = measured_alpha_in(
-            &summary,
-            p,
-            at(AlphaMethod::Paper, MeasurementSet::Test),
-        )
-        .unwrap_err();
+        let e = measured_alpha_in(&summary, p, at(AlphaMethod::Paper, MeasurementSet::Test))
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             "s.json: run 0, checkpoint -1 has no paper estimate on the test set"
@@ -316,7 +312,8 @@ mod tests {
     fn errors_name_the_file_and_what_is_missing() {
         let p = Path::new("s.json");
         let a = at(AlphaMethod::Paper, MeasurementSet::Train);
-        let e = |text: &str, a: AlphaSelector| measured_alpha_in(text, p, a).unwrap_err().to_string();
+        let e =
+            |text: &str, a: AlphaSelector| measured_alpha_in(text, p, a).unwrap_err().to_string();
         assert!(e("[1]", a).starts_with("s.json is not a levylab train summary: "));
         assert_eq!(e(r#"{"runs": []}"#, a), "s.json has 0 runs, no run 0");
         assert_eq!(

@@ -343,12 +343,7 @@ fn check_header(raw: &RawTrain, src: &str, file: &Path) -> Result<DataSource, Co
         DatasetKind::Idx => {
             let need = |k: &str, v: &Option<PathBuf>| {
                 v.clone().ok_or_else(|| {
-                    err(
-                        src,
-                        file,
-                        "data.dataset",
-                        format!("\"idx\" needs data.{k}"),
-                    )
+                    err(src, file, "data.dataset", format!("\"idx\" needs data.{k}"))
                 })
             };
             let train = (

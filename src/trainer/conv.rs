@@ -30,6 +30,60 @@ use super::gemm::{add_bias, bias_grad, relu_mask, sgd_step, sgemm};
 use super::mlp::{Loss, output_delta};
 use crate::rng::{self, PathRng};
 
+/// Why a layer stack was refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvError {
+    /// The input has a zero side or no channels.
+    #[error("input shape {0} has no values")]
+    EmptyInput(Shape),
+    /// A layer does not fit (1-based `index`, `layer` its description).
+    #[error("layer {index} ({layer}): {problem}")]
+    Layer {
+        /// 1-based position in the stack.
+        index: usize,
+        /// The layer as [`Layer::describe`] gives it.
+        layer: String,
+        /// What is wrong.
+        problem: LayerProblem,
+    },
+    /// The stack does not end in a linear layer.
+    #[error("the last layer must be linear (it gives the class scores)")]
+    LastNotLinear,
+    /// The AlexNet stack does not fit the images.
+    #[error("alexnet on {input} images: {cause} (it needs at least 28×28)")]
+    Alexnet {
+        /// The image shape.
+        input: Shape,
+        /// The layer that does not fit (part of the message).
+        cause: Box<ConvError>,
+    },
+}
+
+/// What is wrong with one layer of a stack.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayerProblem {
+    /// A convolution with zero channels, kernel or stride.
+    #[error("channels, kernel and stride must be >= 1")]
+    ConvSizes,
+    /// The kernel is larger than the (padded) input.
+    #[error("the kernel does not fit the input {0}")]
+    KernelTooLarge(Shape),
+    /// A pool with zero kernel or stride.
+    #[error("kernel and stride must be >= 1")]
+    PoolSizes,
+    /// The pooling window is larger than the input.
+    #[error("the window does not fit the input {0}")]
+    WindowTooLarge(Shape),
+    /// A dropout probability outside [0, 1).
+    #[error("p must be in [0, 1), got {0}")]
+    DropoutP(f32),
+    /// A linear layer without outputs.
+    #[error("outputs must be >= 1")]
+    NoOutputs,
+}
+
 /// The shape of one example's activation, stored channels-last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Shape {
@@ -193,15 +247,19 @@ impl ConvNet {
     /// A network on `input`-shaped examples, initialized like PyTorch's `Conv2d` and `Linear`
     /// (weights and biases U(−1/√fan_in, 1/√fan_in)) from stream `seed`. Fails with a message
     /// naming the layer when a kernel does not fit its input or a size is zero.
-    pub fn new(input: Shape, layers: &[Layer], bias: bool, seed: u64) -> Result<Self, String> {
+    pub fn new(input: Shape, layers: &[Layer], bias: bool, seed: u64) -> Result<Self, ConvError> {
         if input.is_empty() {
-            return Err(format!("input shape {input} has no values"));
+            return Err(ConvError::EmptyInput(input));
         }
         let mut nodes = Vec::with_capacity(layers.len());
         let mut shape = input;
         let mut total = 0usize;
         for (i, &layer) in layers.iter().enumerate() {
-            let bad = |what: String| format!("layer {} ({}): {what}", i + 1, layer.describe());
+            let bad = |problem| ConvError::Layer {
+                index: i + 1,
+                layer: layer.describe(),
+                problem,
+            };
             let (output, n_weights, n_bias) = match layer {
                 Layer::Conv2d {
                     channels,
@@ -210,13 +268,13 @@ impl ConvNet {
                     padding,
                 } => {
                     if channels == 0 || kernel == 0 || stride == 0 {
-                        return Err(bad("channels, kernel and stride must be >= 1".into()));
+                        return Err(bad(LayerProblem::ConvSizes));
                     }
                     let (Some(h), Some(w)) = (
                         out_side(shape.height, kernel, stride, padding),
                         out_side(shape.width, kernel, stride, padding),
                     ) else {
-                        return Err(bad(format!("the kernel does not fit the input {shape}")));
+                        return Err(bad(LayerProblem::KernelTooLarge(shape)));
                     };
                     (
                         Shape::new(h, w, channels),
@@ -226,26 +284,26 @@ impl ConvNet {
                 }
                 Layer::MaxPool2d { kernel, stride } => {
                     if kernel == 0 || stride == 0 {
-                        return Err(bad("kernel and stride must be >= 1".into()));
+                        return Err(bad(LayerProblem::PoolSizes));
                     }
                     let (Some(h), Some(w)) = (
                         out_side(shape.height, kernel, stride, 0),
                         out_side(shape.width, kernel, stride, 0),
                     ) else {
-                        return Err(bad(format!("the window does not fit the input {shape}")));
+                        return Err(bad(LayerProblem::WindowTooLarge(shape)));
                     };
                     (Shape::new(h, w, shape.channels), 0, 0)
                 }
                 Layer::Relu => (shape, 0, 0),
                 Layer::Dropout { p } => {
                     if !(0.0..1.0).contains(&p) {
-                        return Err(bad(format!("p must be in [0, 1), got {p}")));
+                        return Err(bad(LayerProblem::DropoutP(p)));
                     }
                     (shape, 0, 0)
                 }
                 Layer::Linear { outputs } => {
                     if outputs == 0 {
-                        return Err(bad("outputs must be >= 1".into()));
+                        return Err(bad(LayerProblem::NoOutputs));
                     }
                     (Shape::new(1, 1, outputs), outputs * shape.len(), outputs)
                 }
@@ -270,7 +328,7 @@ impl ConvNet {
                 ..
             })
         ) {
-            return Err("the last layer must be linear (it gives the class scores)".into());
+            return Err(ConvError::LastNotLinear);
         }
         let mut params = vec![0f32; total];
         let mut r = rng::aux_stream(seed, INIT_DOMAIN, 0);
@@ -303,7 +361,7 @@ impl ConvNet {
         dropout: f32,
         bias: bool,
         seed: u64,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ConvError> {
         let layers = alexnet_layers(input, classes, channels, dropout)?;
         Self::new(input, &layers, bias, seed)
     }
@@ -595,7 +653,7 @@ pub fn alexnet_layers(
     classes: usize,
     channels: usize,
     dropout: f32,
-) -> Result<Vec<Layer>, String> {
+) -> Result<Vec<Layer>, ConvError> {
     let conv = |kernel, stride, padding| Layer::Conv2d {
         channels,
         kernel,
@@ -629,7 +687,10 @@ pub fn alexnet_layers(
         false,
         0,
     )
-    .map_err(|e| format!("alexnet on {input} images: {e} (it needs at least 28×28)"))?;
+    .map_err(|e| ConvError::Alexnet {
+        input,
+        cause: Box::new(e),
+    })?;
     let s = probe.nodes[layers.len() - 1].output.len();
     let width = s * (1 + s.ilog2() as usize);
     layers.extend([
@@ -1030,6 +1091,13 @@ mod tests {
         let no_bias = ConvNet::alexnet(Shape::new(28, 28, 1), 10, 16, 0.5, false, 0).unwrap();
         assert_eq!(no_bias.n_params(), 22_298 - (5 * 16 + 80 + 80 + 10));
         let e = ConvNet::alexnet(Shape::new(8, 8, 1), 10, 16, 0.5, true, 0).unwrap_err();
+        assert!(
+            matches!(&e, ConvError::Alexnet { input, cause }
+                if *input == Shape::new(8, 8, 1)
+                    && matches!(**cause, ConvError::Layer { problem: LayerProblem::WindowTooLarge(_), .. })),
+            "{e:?}"
+        );
+        let e = e.to_string();
         assert!(e.contains("8×8×1") && e.contains("28×28"), "{e}");
         // 32×32 (the paper's CIFAR input) also ends at 1×1.
         let cifar = ConvNet::alexnet(Shape::new(32, 32, 3), 10, 64, 0.5, true, 0).unwrap();

@@ -57,29 +57,37 @@ pub fn digits() -> Result<Dataset, TrainError> {
     let mut text = String::new();
     GzDecoder::new(DIGITS_GZ)
         .read_to_string(&mut text)
-        .map_err(|e| TrainError::Data(format!("embedded digits set: {e}")))?;
+        .map_err(|e| TrainError::EmbeddedDigits {
+            line: None,
+            problem: e.to_string(),
+        })?;
     let mut x = Vec::with_capacity(1797 * 64);
     let mut y = Vec::with_capacity(1797);
     for (no, line) in text.lines().enumerate() {
         let fields: Vec<&str> = line.split(',').collect();
         if fields.len() != 65 {
-            return Err(TrainError::Data(format!(
-                "embedded digits set, line {}: expected 65 fields, got {}",
-                no + 1,
-                fields.len()
-            )));
+            return Err(TrainError::EmbeddedDigits {
+                line: Some(no + 1),
+                problem: format!("expected 65 fields, got {}", fields.len()),
+            });
         }
         for f in &fields[..64] {
-            x.push(f.trim().parse::<f32>().map_err(|_| {
-                TrainError::Data(format!(
-                    "embedded digits set, line {}: bad value {f:?}",
-                    no + 1
-                ))
-            })?);
+            x.push(
+                f.trim()
+                    .parse::<f32>()
+                    .map_err(|_| TrainError::EmbeddedDigits {
+                        line: Some(no + 1),
+                        problem: format!("bad value {f:?}"),
+                    })?,
+            );
         }
-        let label: f32 = fields[64].trim().parse().map_err(|_| {
-            TrainError::Data(format!("embedded digits set, line {}: bad label", no + 1))
-        })?;
+        let label: f32 = fields[64]
+            .trim()
+            .parse()
+            .map_err(|_| TrainError::EmbeddedDigits {
+                line: Some(no + 1),
+                problem: "bad label".into(),
+            })?;
         y.push(label as u8);
     }
     Ok(Dataset {
@@ -91,12 +99,64 @@ pub fn digits() -> Result<Dataset, TrainError> {
     })
 }
 
+/// What is wrong with an IDX file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdxProblem {
+    /// The image file's magic number is not 2051 (or the header is short).
+    #[error("not an IDX image file (magic {}, expected 2051)", magic.map_or("missing".to_string(), |m| m.to_string()))]
+    NotImages {
+        /// The first four bytes, big-endian, if there are four.
+        magic: Option<u32>,
+    },
+    /// The label file's magic number is not 2049 (or the header is short).
+    #[error("not an IDX label file (magic {}, expected 2049)", magic.map_or("missing".to_string(), |m| m.to_string()))]
+    NotLabels {
+        /// The first four bytes, big-endian, if there are four.
+        magic: Option<u32>,
+    },
+    /// Fewer image bytes than the header claims.
+    #[error("truncated: {n} images of {rows}×{cols} need {} bytes, found {found}", need.map_or("more than 2^64".to_string(), |v| v.to_string()))]
+    TruncatedImages {
+        /// Images claimed.
+        n: usize,
+        /// Rows per image.
+        rows: usize,
+        /// Columns per image.
+        cols: usize,
+        /// Bytes needed (None past usize).
+        need: Option<usize>,
+        /// Bytes present.
+        found: usize,
+    },
+    /// Images of zero pixels.
+    #[error("images of {rows}×{cols} have no pixels")]
+    NoPixels {
+        /// Rows per image.
+        rows: usize,
+        /// Columns per image.
+        cols: usize,
+    },
+    /// Fewer label bytes than the header claims.
+    #[error("truncated: {n} labels need {need} bytes, found {found}")]
+    TruncatedLabels {
+        /// Labels claimed.
+        n: usize,
+        /// Bytes needed.
+        need: usize,
+        /// Bytes present.
+        found: usize,
+    },
+}
+
 /// Largest decompressed IDX file accepted (Fashion-MNIST's training images are 47 MB).
 pub const MAX_IDX_BYTES: u64 = 1 << 30;
 
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, TrainError> {
-    let raw = std::fs::read(path)
-        .map_err(|e| TrainError::Data(format!("cannot read {}: {e}", path.display())))?;
+    let raw = std::fs::read(path).map_err(|cause| TrainError::Read {
+        path: path.to_path_buf(),
+        cause,
+    })?;
     maybe_gunzip(raw, path)
 }
 
@@ -108,12 +168,14 @@ pub fn maybe_gunzip(raw: Vec<u8>, path: &Path) -> Result<Vec<u8>, TrainError> {
         GzDecoder::new(&raw[..])
             .take(MAX_IDX_BYTES + 1)
             .read_to_end(&mut out)
-            .map_err(|e| TrainError::Data(format!("{}: bad gzip data: {e}", path.display())))?;
+            .map_err(|cause| TrainError::Gzip {
+                path: path.to_path_buf(),
+                cause,
+            })?;
         if out.len() as u64 > MAX_IDX_BYTES {
-            return Err(TrainError::Data(format!(
-                "{}: decompresses to more than {MAX_IDX_BYTES} bytes",
-                path.display()
-            )));
+            return Err(TrainError::TooLarge {
+                path: path.to_path_buf(),
+            });
         }
         Ok(out)
     } else {
@@ -142,27 +204,16 @@ pub fn parse_idx(
     images: &Path,
     labels: &Path,
 ) -> Result<Dataset, TrainError> {
+    let idx = |path: &Path, problem| TrainError::Idx {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let magic = |b: &[u8]| (b.len() >= 4).then(|| be_u32(b, 0));
     if im.len() < 16 || be_u32(im, 0) != 2051 {
-        return Err(TrainError::Data(format!(
-            "{}: not an IDX image file (magic {}, expected 2051)",
-            images.display(),
-            if im.len() >= 4 {
-                be_u32(im, 0).to_string()
-            } else {
-                "missing".into()
-            }
-        )));
+        return Err(idx(images, IdxProblem::NotImages { magic: magic(im) }));
     }
     if lb.len() < 8 || be_u32(lb, 0) != 2049 {
-        return Err(TrainError::Data(format!(
-            "{}: not an IDX label file (magic {}, expected 2049)",
-            labels.display(),
-            if lb.len() >= 4 {
-                be_u32(lb, 0).to_string()
-            } else {
-                "missing".into()
-            }
-        )));
+        return Err(idx(labels, IdxProblem::NotLabels { magic: magic(lb) }));
     }
     let (n, rows, cols) = (
         be_u32(im, 4) as usize,
@@ -171,35 +222,39 @@ pub fn parse_idx(
     );
     let nl = be_u32(lb, 4) as usize;
     if n != nl {
-        return Err(TrainError::Data(format!(
-            "{} has {n} images but {} has {nl} labels",
-            images.display(),
-            labels.display()
-        )));
+        return Err(TrainError::CountMismatch {
+            images: images.to_path_buf(),
+            images_n: n,
+            labels: labels.to_path_buf(),
+            labels_n: nl,
+        });
     }
     let dim = rows * cols;
     let need = dim.checked_mul(n).and_then(|v| v.checked_add(16));
     if need.is_none_or(|need| im.len() < need) {
-        return Err(TrainError::Data(format!(
-            "{}: truncated: {n} images of {rows}×{cols} need {} bytes, found {}",
-            images.display(),
-            need.map_or("more than 2^64".into(), |v| v.to_string()),
-            im.len()
-        )));
+        return Err(idx(
+            images,
+            IdxProblem::TruncatedImages {
+                n,
+                rows,
+                cols,
+                need,
+                found: im.len(),
+            },
+        ));
     }
     if n > 0 && dim == 0 {
-        return Err(TrainError::Data(format!(
-            "{}: images of {rows}×{cols} have no pixels",
-            images.display()
-        )));
+        return Err(idx(images, IdxProblem::NoPixels { rows, cols }));
     }
     if lb.len() < 8 + n {
-        return Err(TrainError::Data(format!(
-            "{}: truncated: {n} labels need {} bytes, found {}",
-            labels.display(),
-            8 + n,
-            lb.len()
-        )));
+        return Err(idx(
+            labels,
+            IdxProblem::TruncatedLabels {
+                n,
+                need: 8 + n,
+                found: lb.len(),
+            },
+        ));
     }
     let x = im[16..16 + n * dim].iter().map(|&v| v as f32).collect();
     let y: Vec<u8> = lb[8..8 + n].to_vec();

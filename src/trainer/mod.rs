@@ -28,11 +28,90 @@ pub mod model;
 pub use alpha_handoff::measured_alpha;
 pub use config::{DatasetKind, RunReport, TrainConfig, TrainRun};
 
+use std::path::PathBuf;
+
 /// Errors of the trainer.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TrainError {
-    /// A data set could not be read.
-    #[error("{0}")]
-    Data(String),
+    /// A data file could not be read.
+    #[error("cannot read {}: {cause}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error (part of the message).
+        cause: std::io::Error,
+    },
+    /// A gzip file is corrupt.
+    #[error("{}: bad gzip data: {cause}", path.display())]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's error (part of the message).
+        cause: std::io::Error,
+    },
+    /// A gzip file inflates past [`data::MAX_IDX_BYTES`].
+    #[error("{}: decompresses to more than {} bytes", path.display(), data::MAX_IDX_BYTES)]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An IDX file is malformed.
+    #[error("{}: {problem}", path.display())]
+    Idx {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        problem: data::IdxProblem,
+    },
+    /// The image and label files disagree on the number of examples.
+    #[error("{} has {images_n} images but {} has {labels_n} labels", images.display(), labels.display())]
+    CountMismatch {
+        /// The image file.
+        images: PathBuf,
+        /// Its images.
+        images_n: usize,
+        /// The label file.
+        labels: PathBuf,
+        /// Its labels.
+        labels_n: usize,
+    },
+    /// The embedded digits set does not parse (a corrupted build).
+    #[error("embedded digits set{}: {problem}", line.map_or(String::new(), |l| format!(", line {l}")))]
+    EmbeddedDigits {
+        /// 1-based line, when the problem is in one.
+        line: Option<usize>,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A convolutional net on data without an image shape.
+    #[error("model kind \"alexnet\" needs image data (IDX files)")]
+    NotImages,
+    /// The layer stack does not fit the data.
+    #[error(transparent)]
+    Architecture(#[from] conv::ConvError),
+    /// `escape.layers` names a layer the network does not have.
+    #[error(
+        "escape.layers: layer {layer} does not exist (the network has {layers} layers with parameters, numbered from 1)"
+    )]
+    NoSuchLayer {
+        /// The layer asked for (1-based).
+        layer: usize,
+        /// Layers with parameters.
+        layers: usize,
+    },
+    /// Training stopped before reaching `escape.accuracy`.
+    #[error(
+        "escape.accuracy: a training accuracy of {accuracy} was not reached in train.iterations = {iterations} (best {best:.4} at iteration {at}); raise train.iterations or lower escape.accuracy"
+    )]
+    AccuracyNotReached {
+        /// The accuracy asked for.
+        accuracy: f64,
+        /// Iterations run.
+        iterations: usize,
+        /// The best accuracy seen.
+        best: f64,
+        /// Where it was seen.
+        at: usize,
+    },
 }

@@ -67,13 +67,11 @@ impl Model {
                 dropout,
                 bias,
             } => {
-                let (h, w) = data.image.ok_or_else(|| {
-                    TrainError::Data("model kind \"alexnet\" needs image data (IDX files)".into())
-                })?;
+                let (h, w) = data.image.ok_or(TrainError::NotImages)?;
                 let input = Shape::new(h, w, data.dim / (h * w).max(1));
                 ConvNet::alexnet(input, data.classes, channels, dropout as f32, bias, seed)
                     .map(Model::Conv)
-                    .map_err(TrainError::Data)
+                    .map_err(TrainError::from)
             }
         }
     }

@@ -146,6 +146,17 @@ fn bad_escape_sections_are_refused_with_the_field() {
         .unwrap()
         .check_layers(2)
         .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            levylab::trainer::TrainError::NoSuchLayer {
+                layer: 3,
+                layers: 2
+            }
+        ),
+        "{e:?}"
+    );
+    let e = e.to_string();
     assert!(e.contains("escape.layers") && e.contains("layer 3"), "{e}");
     // An accuracy never reached is reported with the best one, not replaced.
     let src = SMALL.replace(

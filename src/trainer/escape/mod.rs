@@ -201,10 +201,12 @@ pub fn train_until(
     }
     match until {
         Until::Iterations => Ok((net, run.iterations)),
-        Until::Accuracy { accuracy } => Err(TrainError::Data(format!(
-            "escape.accuracy: a training accuracy of {accuracy} was not reached in train.iterations = {} (best {:.4} at iteration {}); raise train.iterations or lower escape.accuracy",
-            run.iterations, best.0, best.1
-        ))),
+        Until::Accuracy { accuracy } => Err(TrainError::AccuracyNotReached {
+            accuracy,
+            iterations: run.iterations,
+            best: best.0,
+            at: best.1,
+        }),
     }
 }
 
@@ -319,8 +321,7 @@ pub fn run(
     let (net, iterations) = train_until(run, spec.until, &data, |k| {
         progress("train", k, run.iterations)
     })?;
-    spec.check_layers(net.layer_ranges().len())
-        .map_err(TrainError::Data)?;
+    spec.check_layers(net.layer_ranges().len())?;
     let (train_loss, train_accuracy) = net.evaluate(&data.x, &data.y, run.loss);
     let (test_loss, test_accuracy) = net.evaluate(&test.x, &test.y, run.loss);
     let m = net.n_params();

@@ -365,11 +365,12 @@ impl RawEscape {
 
 impl EscapeSpec {
     /// Checks `layers` against the network's number of layers with parameters.
-    pub fn check_layers(&self, n_layers: usize) -> Result<(), String> {
+    pub fn check_layers(&self, n_layers: usize) -> Result<(), crate::trainer::TrainError> {
         match self.layers.iter().find(|&&l| l > n_layers) {
-            Some(l) => Err(format!(
-                "escape.layers: layer {l} does not exist (the network has {n_layers} layers with parameters, numbered from 1)"
-            )),
+            Some(&layer) => Err(crate::trainer::TrainError::NoSuchLayer {
+                layer,
+                layers: n_layers,
+            }),
             None => Ok(()),
         }
     }
